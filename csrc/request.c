@@ -1,0 +1,456 @@
+/*
+ * request.c: validate the caller's arguments and build a request.
+ *
+ * The field rules follow the OpenAPI description of the update call: the
+ * eleven documented fields, strings as valid UTF-8, URLs as absolute https
+ * URLs, identity_provider from its enum, attribute_mapping an object of
+ * strings, custom_scopes a string or an array of scope tokens.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "request.h"
+#include "error.h"
+#include "json.h"
+#include "validate.h"
+
+enum field_kind { TEXT, URL, PROVIDER, MAPPING, SCOPES };
+
+struct field {
+	const char *name;
+	enum field_kind kind;
+};
+
+static const struct field update_fields[] = {
+	{ "display_name", TEXT },
+	{ "client_id", TEXT },
+	{ "client_secret", TEXT },
+	{ "issuer", URL },
+	{ "authorization_url", URL },
+	{ "token_url", URL },
+	{ "userinfo_url", URL },
+	{ "jwks_url", URL },
+	{ "identity_provider", PROVIDER },
+	{ "custom_scopes", SCOPES },
+	{ "attribute_mapping", MAPPING },
+	{ NULL, TEXT }
+};
+
+/* The identity_provider enum of the update and create requests. */
+static const char *const providers[] = {
+	"classlink", "cyberark", "duo", "generic", "google-workspace",
+	"jumpcloud", "keycloak", "miniorange", "microsoft-entra", "okta",
+	"onelogin", "pingfederate", "rippling", "salesforce", "shibboleth",
+	NULL
+};
+
+/* Push an invalid_argument error for "<prefix><name>"; return 0. */
+static int reject(lua_State *L, const char *prefix, const char *name,
+	const char *rule)
+{
+	lua_pushfstring(L, "%s%s", prefix, name);
+	stc_error_push_argument(L, lua_tostring(L, -1), rule);
+	lua_remove(L, -2);
+	return 0;
+}
+
+/* "must be a string, got boolean": the value's type, never the value. */
+static const char *type_rule(lua_State *L, int idx, const char *wanted)
+{
+	return lua_pushfstring(L, "must be %s, got %s", wanted,
+		luaL_typename(L, idx));
+}
+
+static int reject_type(lua_State *L, const char *prefix, const char *name,
+	int idx, const char *wanted)
+{
+	type_rule(L, idx, wanted);
+	reject(L, prefix, name, lua_tostring(L, -1));
+	lua_remove(L, -2);
+	return 0;
+}
+
+/* A string that is valid UTF-8; on failure push the error and return 0. */
+static int check_text(lua_State *L, int idx, const char *prefix,
+	const char *name)
+{
+	size_t len;
+	const char *s, *rule;
+
+	if (lua_type(L, idx) != LUA_TSTRING)
+		return reject_type(L, prefix, name, idx, "a string");
+	s = lua_tolstring(L, idx, &len);
+	rule = stc_check_utf8(s, len);
+	return rule == NULL ? 1 : reject(L, prefix, name, rule);
+}
+
+static int check_id(lua_State *L, int idx, const char *name)
+{
+	size_t len;
+	const char *s;
+
+	if (!check_text(L, idx, "", name))
+		return 0;
+	s = lua_tolstring(L, idx, &len);
+	if (len == 0)
+		return reject(L, "", name, "must not be empty");
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return reject(L, "", name, "must not be \".\" or \"..\"");
+	if (strlen(s) != len)
+		return reject(L, "", name, "must not contain a NUL byte");
+	return 1;
+}
+
+static int check_url(lua_State *L, int idx, const char *name)
+{
+	size_t len;
+	const char *s, *rule;
+
+	if (!check_text(L, idx, "fields.", name))
+		return 0;
+	s = lua_tolstring(L, idx, &len);
+	rule = stc_check_https_url(s, len);
+	return rule == NULL ? 1 : reject(L, "fields.", name, rule);
+}
+
+static int check_provider(lua_State *L, int idx)
+{
+	const char *s;
+	int i;
+
+	if (!check_text(L, idx, "fields.", "identity_provider"))
+		return 0;
+	s = lua_tostring(L, idx);
+	for (i = 0; providers[i] != NULL; i++)
+		if (strcmp(s, providers[i]) == 0)
+			return 1;
+	return reject(L, "fields.", "identity_provider",
+		"must be one of the documented providers (okta, "
+		"microsoft-entra, google-workspace, keycloak, generic, ...)");
+}
+
+/* attribute_mapping: a table whose keys and values are all strings. */
+static int check_mapping(lua_State *L, int idx)
+{
+	const char *name = "attribute_mapping";
+
+	if (!lua_istable(L, idx))
+		return reject_type(L, "fields.", name, idx, "a table");
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		size_t len;
+		const char *key;
+
+		if (lua_type(L, -2) != LUA_TSTRING) {
+			lua_pop(L, 2);
+			return reject(L, "fields.", name,
+				"must have string keys (names on the Stytch side)");
+		}
+		key = lua_tolstring(L, -2, &len);
+		if (len == 0 || stc_check_utf8(key, len) != NULL) {
+			lua_pop(L, 2);
+			return reject(L, "fields.", name,
+				"must have non-empty UTF-8 keys");
+		}
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			lua_pop(L, 2);
+			return reject(L, "fields.", name,
+				"must map each key to a string (a claim name)");
+		}
+		key = lua_tolstring(L, -1, &len);
+		if (stc_check_utf8(key, len) != NULL) {
+			lua_pop(L, 2);
+			return reject(L, "fields.", name,
+				"must have UTF-8 claim names");
+		}
+		lua_pop(L, 1);
+	}
+	return 1;
+}
+
+/*
+ * custom_scopes: a string goes as it is; an array of scope tokens is
+ * joined into the documented form, separated by "%20".  On success the
+ * value to send is pushed.
+ */
+static int push_scopes(lua_State *L, int idx)
+{
+	const char *name = "custom_scopes";
+	size_t n, count = 0, i;
+	luaL_Buffer b;
+
+	if (lua_type(L, idx) == LUA_TSTRING) {
+		if (!check_text(L, idx, "fields.", name))
+			return 0;
+		lua_pushvalue(L, idx);
+		return 1;
+	}
+	if (!lua_istable(L, idx))
+		return reject_type(L, "fields.", name, idx,
+			"a string or an array of strings");
+
+	n = stc_rawlen(L, idx);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		count++;
+		lua_pop(L, 1);
+	}
+	if (count != n)
+		return reject(L, "fields.", name,
+			"must be an array without holes or other keys");
+
+	/* Check every token first: nothing may sit above an open buffer. */
+	for (i = 1; i <= n; i++) {
+		size_t len;
+		const char *s, *rule = "must hold only strings";
+
+		lua_rawgeti(L, idx, (int)i);
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			s = lua_tolstring(L, -1, &len);
+			rule = stc_check_scope(s, len);
+		}
+		lua_pop(L, 1);
+		if (rule != NULL)
+			return reject(L, "fields.", name, rule);
+	}
+
+	luaL_buffinit(L, &b);
+	for (i = 1; i <= n; i++) {
+		size_t len;
+		const char *s;
+
+		lua_rawgeti(L, idx, (int)i);
+		s = lua_tolstring(L, -1, &len);
+		lua_pop(L, 1);  /* still anchored in the array */
+		if (i > 1)
+			luaL_addstring(&b, "%20");
+		luaL_addlstring(&b, s, len);
+	}
+	luaL_pushresult(&b);
+	return 1;
+}
+
+/* Letters and digits only, lower-cased: "Client-ID" and "clientid" meet. */
+static void squash(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *s != '\0' && n + 1 < size; s++)
+		if (isalnum((unsigned char)*s))
+			out[n++] = (char)tolower((unsigned char)*s);
+	out[n] = '\0';
+}
+
+static int reject_unknown(lua_State *L, int key)
+{
+	char want[64], have[64];
+	const char *name;
+	size_t len;
+	int i;
+
+	if (lua_type(L, key) != LUA_TSTRING)
+		return reject(L, "", "fields", "must have field names as keys");
+	name = lua_tolstring(L, key, &len);
+	if (len > 40 || stc_check_header_value(name, len) != NULL)
+		return reject(L, "", "fields",
+			"has a key that is not a documented field");
+
+	squash(name, have, sizeof have);
+	for (i = 0; update_fields[i].name != NULL; i++) {
+		squash(update_fields[i].name, want, sizeof want);
+		if (strcmp(want, have) == 0) {
+			lua_pushfstring(L, "is not a documented field "
+				"(did you mean %s?)", update_fields[i].name);
+			reject(L, "fields.", name, lua_tostring(L, -1));
+			lua_remove(L, -2);
+			return 0;
+		}
+	}
+	return reject(L, "fields.", name, "is not a documented field");
+}
+
+static const struct field *find_field(const char *name)
+{
+	int i;
+
+	for (i = 0; update_fields[i].name != NULL; i++)
+		if (strcmp(name, update_fields[i].name) == 0)
+			return &update_fields[i];
+	return NULL;
+}
+
+/* Check one field (key at -2, value at -1) and push the value to send. */
+static int push_field(lua_State *L, const struct field *f)
+{
+	int value = lua_gettop(L);
+	int ok;
+
+	switch (f->kind) {
+	case URL:
+		ok = check_url(L, value, f->name);
+		break;
+	case PROVIDER:
+		ok = check_provider(L, value);
+		break;
+	case MAPPING:
+		ok = check_mapping(L, value);
+		break;
+	case SCOPES:
+		return push_scopes(L, value);
+	default:
+		ok = check_text(L, value, "fields.", f->name);
+		break;
+	}
+	if (ok)
+		lua_pushvalue(L, value);
+	return ok;
+}
+
+/* Validate fields and push the JSON body built from the fields that are set. */
+static int push_body(lua_State *L, int fields)
+{
+	int body;
+
+	if (!lua_istable(L, fields))
+		return reject_type(L, "", "fields", fields, "a table");
+	lua_newtable(L);
+	body = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, fields)) {
+		const struct field *f = NULL;
+
+		if (lua_type(L, -2) == LUA_TSTRING)
+			f = find_field(lua_tostring(L, -2));
+		if (f == NULL) {
+			reject_unknown(L, -2);
+			lua_replace(L, body);
+			lua_settop(L, body);
+			return 0;
+		}
+		if (!push_field(L, f)) {
+			lua_replace(L, body);
+			lua_settop(L, body);
+			return 0;
+		}
+		lua_setfield(L, body, f->name);
+		lua_pop(L, 1);
+	}
+	if (!stc_json_encode(L, body)) {
+		stc_error_push_argument(L, "fields", "could not be encoded");
+		lua_replace(L, body);
+		lua_settop(L, body);
+		return 0;
+	}
+	lua_replace(L, body);
+	return 1;
+}
+
+/* Read opts.session_token and opts.session_jwt; reject anything else. */
+static int read_opts(lua_State *L, int opts, stc_request *req)
+{
+	req->session_token = NULL;
+	req->session_jwt = NULL;
+	if (lua_isnoneornil(L, opts))
+		return 1;
+	if (!lua_istable(L, opts))
+		return reject_type(L, "", "opts", opts, "a table or nil");
+
+	lua_pushnil(L);
+	while (lua_next(L, opts)) {
+		const char *key = lua_type(L, -2) == LUA_TSTRING
+			? lua_tostring(L, -2) : "";
+		const char **slot = NULL;
+		size_t len;
+		const char *rule;
+
+		if (strcmp(key, "session_token") == 0)
+			slot = &req->session_token;
+		else if (strcmp(key, "session_jwt") == 0)
+			slot = &req->session_jwt;
+		if (slot == NULL) {
+			lua_pop(L, 2);
+			return reject(L, "", "opts", "has an unknown option "
+				"(known: session_token, session_jwt)");
+		}
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			reject_type(L, "opts.", key, -1, "a string");
+			lua_replace(L, -3);
+			lua_pop(L, 1);
+			return 0;
+		}
+		*slot = lua_tolstring(L, -1, &len);
+		rule = stc_check_header_value(*slot, len);
+		if (rule != NULL) {
+			reject(L, "opts.", key, rule);
+			lua_replace(L, -3);
+			lua_pop(L, 1);
+			return 0;
+		}
+		lua_pop(L, 1);
+	}
+	return 1;
+}
+
+/* Push the id at idx escaped as one path segment (only unreserved kept). */
+static void push_segment(lua_State *L, int idx)
+{
+	size_t len;
+	const char *s = lua_tolstring(L, idx, &len);
+	char *escaped = curl_easy_escape(NULL, s, (int)len);
+
+	if (escaped == NULL)
+		luaL_error(L, "out of memory");
+	lua_pushstring(L, escaped);
+	curl_free(escaped);
+}
+
+int stc_build_update_connection(lua_State *L, int org, int conn,
+	int fields, int opts, stc_request *req)
+{
+	org = stc_absindex(L, org);
+	conn = stc_absindex(L, conn);
+	fields = stc_absindex(L, fields);
+	opts = stc_absindex(L, opts);
+
+	if (!check_id(L, org, "organization_id")
+	    || !check_id(L, conn, "connection_id")
+	    || !read_opts(L, opts, req))
+		return 0;
+	if (!push_body(L, fields))
+		return 0;
+	req->body = lua_tolstring(L, -1, &req->body_len);
+
+	lua_pushliteral(L, "/v1/b2b/sso/oidc/");
+	push_segment(L, org);
+	lua_pushliteral(L, "/connections/");
+	push_segment(L, conn);
+	lua_concat(L, 4);
+	req->path = lua_tostring(L, -1);
+	req->method = "PUT";
+	return 1;
+}
+
+void stc_request_push(lua_State *L, const stc_request *req)
+{
+	lua_createtable(L, 0, 4);
+	lua_pushstring(L, req->method);
+	lua_setfield(L, -2, "method");
+	lua_pushstring(L, req->path);
+	lua_setfield(L, -2, "path");
+	if (req->body != NULL) {
+		lua_pushlstring(L, req->body, req->body_len);
+		lua_setfield(L, -2, "body");
+	}
+	lua_createtable(L, 0, 2);
+	if (req->session_token != NULL) {
+		lua_pushstring(L, req->session_token);
+		lua_setfield(L, -2, STC_HEADER_SESSION);
+	}
+	if (req->session_jwt != NULL) {
+		lua_pushstring(L, req->session_jwt);
+		lua_setfield(L, -2, STC_HEADER_SESSION_JWT);
+	}
+	lua_setfield(L, -2, "headers");
+}

@@ -1,0 +1,43 @@
+/*
+ * request.h: step one of every call, building the request.  It validates
+ * the caller's arguments, escapes the path, encodes the body through
+ * lua-cjson and collects the headers.  It does no I/O, so the libcurl
+ * session and any other dispatcher (nginx, later) can send what it built.
+ */
+#ifndef STYTCH_REQUEST_H
+#define STYTCH_REQUEST_H
+
+#include <stddef.h>
+
+#include "compat.h"
+
+/*
+ * A built request.  Its strings live in Lua values on the stack (pushed by
+ * the builder, or the caller's own arguments), so they stay valid for as
+ * long as the builder's caller keeps that stack slice.
+ */
+typedef struct stc_request {
+	const char *method;          /* "PUT", ... */
+	const char *path;            /* escaped, begins with "/" */
+	const char *body;            /* JSON, or NULL when there is none */
+	size_t body_len;
+	const char *session_token;   /* X-Stytch-Member-Session, or NULL */
+	const char *session_jwt;     /* X-Stytch-Member-SessionJWT, or NULL */
+} stc_request;
+
+#define STC_HEADER_SESSION     "X-Stytch-Member-Session"
+#define STC_HEADER_SESSION_JWT "X-Stytch-Member-SessionJWT"
+
+/*
+ * Build PUT /v1/b2b/sso/oidc/{org}/connections/{conn} from the Lua values
+ * at the four stack indexes (opts may be none or nil).  On success fill
+ * *req, push the strings it points to, and return 1.  On failure push an
+ * invalid_argument error and return 0; nothing was built.
+ */
+int stc_build_update_connection(lua_State *L, int org, int conn,
+	int fields, int opts, stc_request *req);
+
+/* Push req as a table {method, path, body, headers = {name = value}}. */
+void stc_request_push(lua_State *L, const stc_request *req);
+
+#endif

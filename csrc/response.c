@@ -1,0 +1,72 @@
+/* response.c: turn an HTTP status and body into a result or an error. */
+#include "response.h"
+#include "error.h"
+#include "json.h"
+
+/* Copy body[from] into err[to] when it is present. */
+static void copy_field(lua_State *L, int body, int err, const char *from,
+	const char *to)
+{
+	lua_getfield(L, body, from);
+	if (!lua_isnil(L, -1))
+		lua_setfield(L, err, to);
+	else
+		lua_pop(L, 1);
+}
+
+static void set_status(lua_State *L, int err, long status)
+{
+	lua_pushinteger(L, (lua_Integer)status);
+	lua_setfield(L, err, "status_code");
+}
+
+/* Build an "api" error from a decoded error body at the top of the stack. */
+static int fail_api(lua_State *L, long status)
+{
+	int body = lua_gettop(L);
+	int err;
+
+	lua_pushnil(L);
+	stc_error_push(L, STC_API, "HTTP %d", (int)status);
+	err = lua_gettop(L);
+	set_status(L, err, status);
+
+	/* OAuth 2.0's shape first, so Stytch's own fields win if both exist. */
+	copy_field(L, body, err, "error", "error_type");
+	copy_field(L, body, err, "error_description", "error_message");
+	copy_field(L, body, err, "error_uri", "error_url");
+	copy_field(L, body, err, "error_type", "error_type");
+	copy_field(L, body, err, "error_message", "error_message");
+	copy_field(L, body, err, "error_url", "error_url");
+	copy_field(L, body, err, "error_details", "error_details");
+	copy_field(L, body, err, "request_id", "request_id");
+
+	/* The one-line message is the server's own, when it gave one. */
+	lua_getfield(L, err, "error_message");
+	if (lua_type(L, -1) == LUA_TSTRING)
+		lua_setfield(L, err, "message");
+	else
+		lua_pop(L, 1);
+
+	lua_remove(L, body);
+	return 2;
+}
+
+int stc_response_push(lua_State *L, long status, const char *body,
+	size_t len)
+{
+	int ok = stc_json_decode(L, body, len);
+
+	if (!ok || !lua_istable(L, -1)) {
+		lua_pop(L, 1);
+		stc_fail(L, STC_INVALID_RESPONSE, len == 0
+			? "HTTP %d with an empty body"
+			: "HTTP %d with a body that is not a JSON object",
+			(int)status);
+		set_status(L, lua_gettop(L), status);
+		return 2;
+	}
+	if (status >= 200 && status < 300)
+		return 1;
+	return fail_api(L, status);
+}

@@ -1,0 +1,415 @@
+/*
+ * session.c: the libcurl dispatcher.
+ *
+ * Caveats:
+ * - A call blocks the calling thread for up to `timeout` seconds; inside
+ *   nginx use a non-blocking dispatcher instead (not provided yet).
+ * - Response bodies larger than STC_MAX_BODY are refused, not truncated.
+ * - Only libcurl's own C callbacks run during a transfer; no Lua code runs
+ *   inside curl_easy_perform, so no Lua error can unwind through libcurl.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "session.h"
+#include "error.h"
+#include "response.h"
+#include "validate.h"
+
+#define STC_MAX_BODY    (8 * 1024 * 1024)
+#define STC_KEEP_BUFFER (64 * 1024)
+
+typedef struct stc_session {
+	CURL *easy;                       /* NULL once closed */
+	struct curl_slist *with_body;     /* headers for a request with JSON */
+	struct curl_slist *without_body;  /* headers for GET and DELETE */
+	char *base_url;                   /* without a trailing "/" */
+	char *data;                       /* the response body being read */
+	size_t len, cap;
+	int overflow;
+	char errbuf[CURL_ERROR_SIZE];
+} stc_session;
+
+/* libcurl's write callback: collect the body, refuse past the cap. */
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	stc_session *s = ud;
+	size_t len = size * n;
+
+	if (len > STC_MAX_BODY - s->len) {
+		s->overflow = 1;
+		return 0;
+	}
+	if (s->len + len > s->cap) {
+		size_t cap = s->cap ? s->cap : 4096;
+		char *grown;
+
+		while (cap < s->len + len)
+			cap *= 2;
+		grown = realloc(s->data, cap);
+		if (grown == NULL)
+			return 0;
+		s->data = grown;
+		s->cap = cap;
+	}
+	memcpy(s->data + s->len, p, len);
+	s->len += len;
+	return len;
+}
+
+static void session_close(stc_session *s)
+{
+	if (s->easy != NULL) {
+		curl_easy_cleanup(s->easy);
+		s->easy = NULL;
+	}
+	curl_slist_free_all(s->with_body);
+	curl_slist_free_all(s->without_body);
+	s->with_body = s->without_body = NULL;
+	free(s->base_url);
+	free(s->data);
+	s->base_url = s->data = NULL;
+	s->len = s->cap = 0;
+}
+
+/* config[key] as a string, or NULL when absent; *bad is set on a wrong type. */
+static const char *opt_string(lua_State *L, const char *key, int *bad)
+{
+	const char *s = NULL;
+
+	lua_getfield(L, 1, key);
+	if (lua_type(L, -1) == LUA_TSTRING)
+		s = lua_tostring(L, -1);
+	else if (!lua_isnil(L, -1))
+		*bad = 1;
+	lua_pop(L, 1);  /* still anchored in the config table */
+	return s;
+}
+
+/* config[key] in seconds, as milliseconds; *bad is set unless > 0. */
+static long opt_millis(lua_State *L, const char *key, double fallback,
+	int *bad)
+{
+	double seconds = fallback;
+
+	lua_getfield(L, 1, key);
+	if (lua_type(L, -1) == LUA_TNUMBER)
+		seconds = lua_tonumber(L, -1);
+	else if (!lua_isnil(L, -1))
+		*bad = 1;
+	lua_pop(L, 1);
+	if (!(seconds > 0 && seconds <= 86400))
+		*bad = 1;
+	return (long)(seconds * 1000 + 0.5);
+}
+
+static int fail_config(lua_State *L, const char *field, const char *rule)
+{
+	lua_pushnil(L);
+	stc_error_push_argument(L, field, rule);
+	return 2;
+}
+
+/* Append a line, or note that memory ran out and keep the list as it was. */
+static struct curl_slist *append(struct curl_slist *list, const char *line,
+	int *oom)
+{
+	struct curl_slist *next = curl_slist_append(list, line);
+
+	if (next == NULL)
+		*oom = 1;
+	return next != NULL ? next : list;
+}
+
+static struct curl_slist *header_list(int with_body)
+{
+	struct curl_slist *list = NULL;
+	int oom = 0;
+
+	list = append(list, "Accept: application/json", &oom);
+	list = append(list, "Expect:", &oom);  /* never wait for 100 Continue */
+	if (with_body)
+		list = append(list, "Content-Type: application/json", &oom);
+	if (oom) {
+		curl_slist_free_all(list);
+		return NULL;
+	}
+	return list;
+}
+
+/* Options that hold for every request on the session. */
+static int setup_easy(stc_session *s, const char *user, const char *password,
+	const char *agent, const char *cainfo, long timeout, long connect)
+{
+	CURL *e = s->easy;
+	CURLcode rc = CURLE_OK;
+
+#define SET(opt, val) \
+	do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_ERRORBUFFER, s->errbuf);
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+	SET(CURLOPT_WRITEDATA, (void *)s);
+	SET(CURLOPT_TIMEOUT_MS, timeout);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, connect);
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_ACCEPT_ENCODING, "");
+	SET(CURLOPT_USERAGENT, agent);
+	if (cainfo != NULL)
+		SET(CURLOPT_CAINFO, cainfo);
+	if (user != NULL) {
+		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		SET(CURLOPT_USERNAME, user);
+		SET(CURLOPT_PASSWORD, password);
+	}
+#undef SET
+	return rc == CURLE_OK;
+}
+
+int stc_session_new(lua_State *L)
+{
+	int bad_type = 0, bad_timeout = 0, bad_connect = 0;
+	const char *base, *user, *password, *agent, *cainfo, *rule;
+	long timeout, connect;
+	size_t base_len;
+	stc_session *s;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	base = opt_string(L, "base_url", &bad_type);
+	user = opt_string(L, "project_id", &bad_type);
+	password = opt_string(L, "secret", &bad_type);
+	agent = opt_string(L, "user_agent", &bad_type);
+	cainfo = opt_string(L, "cainfo", &bad_type);
+	timeout = opt_millis(L, "timeout", 30, &bad_timeout);
+	connect = opt_millis(L, "connect_timeout", 10, &bad_connect);
+
+	if (bad_type)
+		return fail_config(L, "config", "must hold strings for base_url, "
+			"project_id, secret, user_agent and cainfo");
+	if (bad_timeout)
+		return fail_config(L, "timeout", "must be a number of seconds "
+			"above 0 and at most 86400");
+	if (bad_connect)
+		return fail_config(L, "connect_timeout", "must be a number of "
+			"seconds above 0 and at most 86400");
+	if (base == NULL)
+		return fail_config(L, "base_url", "is required");
+	rule = stc_check_base_url(base, strlen(base));
+	if (rule != NULL)
+		return fail_config(L, "base_url", rule);
+	if ((user == NULL) != (password == NULL))
+		return fail_config(L, "secret", "and project_id go together");
+
+	/* A safe, closed state first; __gc copes with any step failing. */
+	s = lua_newuserdata(L, sizeof *s);
+	memset(s, 0, sizeof *s);
+	stc_setmetatable(L, STC_SESSION_MT);
+
+	base_len = strlen(base);
+	while (base_len > 0 && base[base_len - 1] == '/')
+		base_len--;
+	s->base_url = malloc(base_len + 1);
+	s->easy = curl_easy_init();
+	s->with_body = header_list(1);
+	s->without_body = header_list(0);
+	if (s->base_url == NULL || s->easy == NULL || s->with_body == NULL
+	    || s->without_body == NULL) {
+		session_close(s);
+		return luaL_error(L, "stytch: out of memory creating a session");
+	}
+	memcpy(s->base_url, base, base_len);
+	s->base_url[base_len] = '\0';
+	if (!setup_easy(s, user, password, agent ? agent : "lua-stytch",
+			cainfo, timeout, connect)) {
+		session_close(s);
+		return luaL_error(L, "stytch: libcurl refused an option "
+			"(is it older than 7.85?)");
+	}
+	return 1;
+}
+
+stc_session *stc_session_check(lua_State *L, int idx)
+{
+	stc_session *s = luaL_checkudata(L, idx, STC_SESSION_MT);
+
+	if (s->easy == NULL)
+		luaL_error(L, "stytch: the client is closed");
+	return s;
+}
+
+/*
+ * The headers for req: the session's fixed list when no member session is
+ * given, else a copy of it plus the session headers, returned in *extra
+ * for the caller to free.  NULL when memory ran out.
+ */
+static struct curl_slist *request_headers(lua_State *L, stc_session *s,
+	const stc_request *req, struct curl_slist **extra)
+{
+	struct curl_slist *base = req->body ? s->with_body : s->without_body;
+	struct curl_slist *list = NULL, *item;
+	const char *names[2] = { STC_HEADER_SESSION, STC_HEADER_SESSION_JWT };
+	const char *values[2];
+	int i, oom = 0;
+
+	*extra = NULL;
+	values[0] = req->session_token;
+	values[1] = req->session_jwt;
+	if (values[0] == NULL && values[1] == NULL)
+		return base;
+
+	for (item = base; item != NULL; item = item->next)
+		list = append(list, item->data, &oom);
+	for (i = 0; i < 2; i++) {
+		if (values[i] == NULL)
+			continue;
+		lua_pushfstring(L, "%s: %s", names[i], values[i]);
+		list = append(list, lua_tostring(L, -1), &oom);
+		lua_pop(L, 1);
+	}
+	if (oom) {
+		curl_slist_free_all(list);
+		return NULL;
+	}
+	*extra = list;
+	return list;
+}
+
+static const struct {
+	CURLcode code;
+	const char *type;
+} curl_types[] = {
+	{ CURLE_COULDNT_RESOLVE_HOST, "couldnt_resolve_host" },
+	{ CURLE_COULDNT_RESOLVE_PROXY, "couldnt_resolve_proxy" },
+	{ CURLE_COULDNT_CONNECT, "couldnt_connect" },
+	{ CURLE_OPERATION_TIMEDOUT, "timeout" },
+	{ CURLE_PEER_FAILED_VERIFICATION, "tls_verification_failed" },
+	{ CURLE_SSL_CONNECT_ERROR, "tls_connect_failed" },
+	{ CURLE_SSL_CACERT_BADFILE, "tls_ca_file_unreadable" },
+	{ CURLE_GOT_NOTHING, "empty_reply" },
+	{ CURLE_SEND_ERROR, "send_failed" },
+	{ CURLE_RECV_ERROR, "receive_failed" },
+	{ CURLE_PARTIAL_FILE, "partial_response" },
+	{ CURLE_WEIRD_SERVER_REPLY, "weird_server_reply" },
+	{ CURLE_BAD_CONTENT_ENCODING, "bad_content_encoding" },
+	{ CURLE_OK, NULL }
+};
+
+static int fail_transport(lua_State *L, stc_session *s, CURLcode rc)
+{
+	const char *type = "transport_error";
+	int i;
+
+	for (i = 0; curl_types[i].type != NULL; i++)
+		if (curl_types[i].code == rc)
+			type = curl_types[i].type;
+	stc_fail(L, rc == CURLE_OPERATION_TIMEDOUT ? STC_TIMEOUT : STC_NETWORK,
+		"%s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+	lua_pushstring(L, type);
+	lua_setfield(L, -2, "error_type");
+	lua_pushinteger(L, (lua_Integer)rc);
+	lua_setfield(L, -2, "curl_code");
+	return 2;
+}
+
+/* Forget the last body, keeping a small buffer for the next call. */
+static void reset_body(stc_session *s)
+{
+	if (s->cap > STC_KEEP_BUFFER) {
+		free(s->data);
+		s->data = NULL;
+		s->cap = 0;
+	}
+	s->len = 0;
+	s->overflow = 0;
+}
+
+int stc_session_perform(lua_State *L, int idx, const stc_request *req)
+{
+	stc_session *s = stc_session_check(L, idx);
+	struct curl_slist *extra, *headers;
+	CURL *e = s->easy;
+	CURLcode rc;
+	long status = 0;
+	int results;
+
+	headers = request_headers(L, s, req, &extra);
+	if (headers == NULL)
+		return luaL_error(L, "stytch: out of memory building headers");
+	lua_pushfstring(L, "%s%s", s->base_url, req->path);
+	curl_easy_setopt(e, CURLOPT_URL, lua_tostring(L, -1));
+	lua_pop(L, 1);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+	if (req->body != NULL) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+			(curl_off_t)req->body_len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+	} else {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	}
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+		strcmp(req->method, "GET") == 0 ? NULL : req->method);
+
+	s->errbuf[0] = '\0';
+	reset_body(s);
+	rc = curl_easy_perform(e);
+
+	/* Leave the handle pointing at nothing of this call's. */
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	curl_slist_free_all(extra);
+
+	if (s->overflow) {
+		results = stc_fail(L, STC_INVALID_RESPONSE,
+			"response body exceeds %d bytes", STC_MAX_BODY);
+	} else if (rc != CURLE_OK) {
+		results = fail_transport(L, s, rc);
+	} else {
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+		results = stc_response_push(L, status, s->data ? s->data : "",
+			s->len);
+	}
+	reset_body(s);
+	return results;
+}
+
+static int session_gc(lua_State *L)
+{
+	session_close(luaL_checkudata(L, 1, STC_SESSION_MT));
+	return 0;
+}
+
+static int session_tostring(lua_State *L)
+{
+	stc_session *s = luaL_checkudata(L, 1, STC_SESSION_MT);
+
+	if (s->easy == NULL)
+		lua_pushliteral(L, "stytch.session (closed)");
+	else
+		lua_pushfstring(L, "stytch.session (%s)", s->base_url);
+	return 1;
+}
+
+void stc_session_open(lua_State *L, const luaL_Reg *methods)
+{
+	const luaL_Reg meta[] = {
+		{ "__gc", session_gc },
+		{ "__close", session_gc },
+		{ "__tostring", session_tostring },
+		{ NULL, NULL }
+	};
+
+	luaL_newmetatable(L, STC_SESSION_MT);
+	stc_setfuncs(L, meta, 0);
+	lua_newtable(L);
+	stc_setfuncs(L, methods, 0);
+	lua_pushcfunction(L, session_gc);
+	lua_setfield(L, -2, "close");
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+}
