@@ -1,0 +1,87 @@
+#!/usr/bin/env luajit
+--- A test OpenID Connect identity provider over https, for tests and the
+-- demo.  It serves discovery documents only, for a few issuers under one
+-- origin, including awkward ones:
+--   /acme          a complete document
+--   /no-userinfo   no userinfo_endpoint
+--   /trailing/     an issuer that ends in "/"
+--   /mismatch      a document naming another issuer
+--   /html          HTML instead of JSON
+--   /redirect      a 302 to /acme's document
+--   /broken        HTTP 500
+-- Anything else is a 404.
+
+package.path = (arg[0]:match("^(.*/)") or "./") .. "?.lua;" .. package.path
+
+local argparse = require "argparse"
+local common = require "common"
+
+local parser = argparse("idp.lua", "A test OIDC identity provider.")
+parser:option("--host", "Address to listen on.", "127.0.0.1")
+parser:option("--port", "Port to listen on (0: any free one).", "0")
+  :convert(tonumber)
+parser:option("--port-file", "Write the port here once listening.")
+parser:option("--cert", "PEM certificate."):args(1):count(1)
+parser:option("--key", "PEM private key."):args(1):count(1)
+local args = parser:parse()
+
+local WELL_KNOWN = "/.well-known/openid-configuration"
+
+--- A discovery document for the issuer at origin .. path.
+local function document(origin, path, overrides)
+  local base = origin .. path:gsub("/$", "")
+  local doc = {
+    issuer = origin .. path,
+    authorization_endpoint = base .. "/oauth2/authorize",
+    token_endpoint = base .. "/oauth2/token",
+    userinfo_endpoint = base .. "/oauth2/userinfo",
+    jwks_uri = base .. "/oauth2/keys",
+    response_types_supported = { "code" },
+    subject_types_supported = { "public" },
+    id_token_signing_alg_values_supported = { "RS256" },
+    scopes_supported = { "openid", "email", "profile", "groups" },
+    claims_supported = { "sub", "email", "email_verified", "name",
+      "given_name", "family_name", "groups" },
+  }
+  for key, value in pairs(overrides or {}) do
+    doc[key] = value ~= false and value or nil
+  end
+  return doc
+end
+
+local function handle(stream, headers)
+  local origin = "https://" .. headers:get(":authority")
+  local path = headers:get(":path"):gsub("%?.*$", "")
+  local tenant = path:sub(1, -#WELL_KNOWN - 1)
+  if path:sub(-#WELL_KNOWN) ~= WELL_KNOWN then tenant = nil end
+
+  if tenant == "/acme" then
+    common.respond(stream, 200, document(origin, "/acme"))
+  elseif tenant == "/no-userinfo" then
+    common.respond(stream, 200, document(origin, "/no-userinfo",
+      { userinfo_endpoint = false }))
+  elseif tenant == "/trailing" then
+    common.respond(stream, 200, document(origin, "/trailing/"))
+  elseif tenant == "/mismatch" then
+    common.respond(stream, 200, document(origin, "/mismatch",
+      { issuer = origin .. "/someone-else" }))
+  elseif tenant == "/html" then
+    common.respond(stream, 200, "<html><body>Sign in</body></html>",
+      "text/html")
+  elseif tenant == "/redirect" then
+    common.respond(stream, 302, "", "text/plain",
+      { location = origin .. "/acme" .. WELL_KNOWN })
+  elseif tenant == "/broken" then
+    common.respond(stream, 500, "internal error", "text/plain")
+  else
+    common.respond(stream, 404, { error = "not_found" })
+  end
+end
+
+common.serve({
+  name = "test identity provider",
+  host = args.host,
+  port = args.port,
+  port_file = args.port_file,
+  ctx = common.server_context(args.cert, args.key),
+}, handle)

@@ -1,0 +1,174 @@
+--- lua-stytch: manage Stytch B2B OIDC SSO connections from Lua.
+--
+-- Every call returns its result, or `nil, err` where `err` is a table with
+-- `kind` ("api", "network", "timeout", "invalid_argument",
+-- "invalid_response"), a `message`, and where known `field`,
+-- `status_code`, `error_type`, `error_message`, `error_url`,
+-- `error_details` and `request_id`; `tostring(err)` is one line.
+-- @module stytch
+
+local core = require "stytch.core"
+
+local stytch = { _VERSION = "0.1.0" }
+
+local LIVE_URL = "https://api.stytch.com"
+local TEST_URL = "https://test.stytch.com"
+
+local OPTIONS = {
+  project_id = true, secret = true, base_url = true, gateway = true,
+  timeout = true, connect_timeout = true, cainfo = true,
+}
+
+local runtime = type(jit) == "table" and jit.version or _VERSION
+
+stytch.user_agent = ("lua-stytch/%s (%s; libcurl/%s)"):format(
+  stytch._VERSION, runtime, core.libcurl_version)
+
+local function invalid(field, rule)
+  return nil, setmetatable({
+    kind = "invalid_argument", field = field, message = field .. " " .. rule,
+  }, core.error_metatable)
+end
+
+--- An environment variable, or nil when it is unset or empty.
+local function env(name)
+  local value = os.getenv(name)
+  if value ~= nil and value ~= "" then return value end
+  return nil
+end
+
+--- Turn a client config into the settings of a core session.
+local function session_settings(config)
+  if type(config) ~= "table" then
+    return invalid("config", "must be a table, got " .. type(config))
+  end
+  for key in pairs(config) do
+    if not OPTIONS[key] then
+      return invalid("config", "has an unknown option (known: project_id, "
+        .. "secret, base_url, gateway, timeout, connect_timeout, cainfo)")
+    end
+  end
+
+  local settings = {
+    timeout = config.timeout,
+    connect_timeout = config.connect_timeout,
+    cainfo = config.cainfo,
+    user_agent = stytch.user_agent,
+  }
+  if settings.cainfo ~= nil then
+    local file = type(settings.cainfo) == "string" and io.open(settings.cainfo)
+    if not file then
+      return invalid("cainfo", "must name a readable CA bundle file")
+    end
+    file:close()
+  end
+
+  if config.gateway ~= nil then
+    if config.project_id ~= nil or config.secret ~= nil
+        or config.base_url ~= nil then
+      return invalid("gateway", "takes no project_id, secret or base_url: "
+        .. "the gateway adds the credentials")
+    end
+    settings.base_url = config.gateway
+    return settings
+  end
+
+  settings.project_id = config.project_id or env("STYTCH_PROJECT_ID")
+  settings.secret = config.secret or env("STYTCH_SECRET")
+  if type(settings.project_id) ~= "string" or settings.project_id == "" then
+    return invalid("project_id", "is required (or set STYTCH_PROJECT_ID)")
+  end
+  if type(settings.secret) ~= "string" or settings.secret == "" then
+    return invalid("secret", "is required (or set STYTCH_SECRET)")
+  end
+  local default_url = settings.project_id:find("^project%-live%-")
+    and LIVE_URL or TEST_URL
+  settings.base_url = config.base_url or env("STYTCH_BASE_URL") or default_url
+  return settings
+end
+
+local Client = {}
+Client.__index = Client
+
+function Client.__tostring(client)
+  return "stytch.client (" .. tostring(client.base_url) .. ")"
+end
+
+function Client.__close(client)
+  client.close()
+end
+
+--- Make a client, or return nil, err when the config is wrong.
+local function new_client(config)
+  local settings, err = session_settings(config)
+  if not settings then return nil, err end
+  local session, session_err = core.session(settings)
+  if not session then return nil, session_err end
+
+  local client = { base_url = settings.base_url, sso = { oidc = {} } }
+
+  --- Update an OIDC connection.
+  -- @tparam string organization_id id, slug or external id
+  -- @tparam string connection_id
+  -- @tparam table fields the fields to change; unset ones are left alone
+  -- @tparam[opt] table opts `session_token` or `session_jwt` of a member
+  -- @treturn table the response: `connection`, `warning`, `request_id`
+  -- @return nil, err on failure
+  function client.sso.oidc.update_connection(organization_id, connection_id,
+                                             fields, opts)
+    return session:update_connection(organization_id, connection_id,
+                                     fields, opts)
+  end
+
+  --- Close the connection to Stytch; the client can't be used after.
+  function client.close()
+    session:close()
+  end
+
+  return setmetatable(client, Client)
+end
+
+--- Make a client.
+-- @tparam[opt] table config `project_id`, `secret` (default: the
+-- environment's STYTCH_PROJECT_ID and STYTCH_SECRET), `base_url`,
+-- `gateway`, `timeout`, `connect_timeout` (seconds), `cainfo`
+-- @return the client; raises when the config is wrong
+function stytch.client(config)
+  local client, err = new_client(config or {})
+  if not client then error(tostring(err), 2) end
+  return client
+end
+
+local default_client
+
+--- Replace the client that the module-level functions use.
+-- @tparam table config as for `stytch.client`
+-- @return the new default client; raises when the config is wrong
+function stytch.configure(config)
+  local client, err = new_client(config or {})
+  if not client then error(tostring(err), 2) end
+  if default_client then default_client.close() end
+  default_client = client
+  return client
+end
+
+--- The default client, made from the environment on first use.
+local function default()
+  if not default_client then
+    local client, err = new_client({})
+    if not client then return nil, err end
+    default_client = client
+  end
+  return default_client
+end
+
+stytch.sso = { oidc = {} }
+
+--- `client.sso.oidc.update_connection` on the default client.
+function stytch.sso.oidc.update_connection(...)
+  local client, err = default()
+  if not client then return nil, err end
+  return client.sso.oidc.update_connection(...)
+end
+
+return stytch
