@@ -297,8 +297,11 @@ local function authorized(headers)
 end
 
 --- What was received, with every secret replaced.
-local function remember(request)
+local function remember(request, stream)
   local entry = { method = request.method, path = request.path, headers = {} }
+  -- The client's port tells one kept-alive connection from a new one.
+  local _, _, port = stream.connection:peername()
+  entry.client_port = port
   for name, value in request.headers:each() do
     if name:sub(1, 1) ~= ":" then
       entry.headers[name] = SECRET_HEADERS[name] and REDACTED or value
@@ -341,7 +344,7 @@ local function handle(stream, headers)
     return common.respond(stream, 200, { requests = received })
   end
 
-  remember(request)
+  remember(request, stream)
   local status, body
   local gateway_path = request.path:match("^/_gateway(/.*)$")
   if gateway_path then

@@ -9,11 +9,18 @@
 --   /html          HTML instead of JSON
 --   /redirect      a 302 to /acme's document
 --   /broken        HTTP 500
+-- Under /faults/<name>/ any request gets a misbehaving answer, so that a
+-- client pointed there (as its base URL) meets it on the API's own path:
+--   hang      never answers (until the client gives up)
+--   html502   a proxy's HTML 502
+--   empty500  a 500 with no body
+--   oauth400  an OAuth 2.0 shaped error body
 -- Anything else is a 404.
 
 package.path = (arg[0]:match("^(.*/)") or "./") .. "?.lua;" .. package.path
 
 local argparse = require "argparse"
+local cqueues = require "cqueues"
 local common = require "common"
 
 local parser = argparse("idp.lua", "A test OIDC identity provider.")
@@ -49,9 +56,32 @@ local function document(origin, path, overrides)
   return doc
 end
 
+local FAULTS = {
+  hang = function(stream)
+    stream:get_body_as_string()
+    cqueues.sleep(60)
+  end,
+  html502 = function(stream)
+    common.respond(stream, 502, "<html><body>Bad gateway</body></html>",
+      "text/html")
+  end,
+  empty500 = function(stream)
+    common.respond(stream, 500, "", "text/plain")
+  end,
+  oauth400 = function(stream)
+    common.respond(stream, 400, {
+      error = "invalid_client",
+      error_description = "Client authentication failed.",
+      error_uri = "https://idp.example/errors/invalid_client",
+    })
+  end,
+}
+
 local function handle(stream, headers)
   local origin = "https://" .. headers:get(":authority")
   local path = headers:get(":path"):gsub("%?.*$", "")
+  local fault = FAULTS[path:match("^/faults/([%w_]+)/") or ""]
+  if fault then return fault(stream) end
   local tenant = path:sub(1, -#WELL_KNOWN - 1)
   if path:sub(-#WELL_KNOWN) ~= WELL_KNOWN then tenant = nil end
 

@@ -1,0 +1,109 @@
+--- Shared by the specs: the servers that `make test` started, the seeded
+-- data, and a way to show values in failure messages with secrets hidden.
+
+local cjson = require "cjson"
+
+local helper = {}
+
+helper.emulator = assert(os.getenv("STYTCH_EMULATOR_URL"),
+  "run the specs through `make test` (it starts the emulator)")
+helper.idp = assert(os.getenv("STYTCH_TEST_IDP"))
+helper.ca = assert(os.getenv("STYTCH_TEST_CA"))
+helper.lua = os.getenv("STYTCH_SPEC_LUA") or "lua5.4"
+
+local seed_file = assert(io.open("emulator/seed.json"))
+helper.seed = cjson.decode(seed_file:read("*a"))
+seed_file:close()
+
+helper.project_id = helper.seed.project_id
+helper.secret = helper.seed.secret
+helper.org = "organization-test-acme-0001"
+helper.pending = "oidc-connection-test-acme-okta"
+helper.spare = "oidc-connection-test-acme-spare"
+helper.admin = helper.seed.member_sessions[1]
+helper.viewer = helper.seed.member_sessions[2]
+helper.globex_admin = helper.seed.member_sessions[3]
+
+--- A client of the module on the emulator.
+function helper.client(extra)
+  local stytch = require "stytch"
+  local config = {
+    project_id = helper.project_id,
+    secret = helper.secret,
+    base_url = helper.emulator,
+  }
+  for key, value in pairs(extra or {}) do config[key] = value end
+  return stytch.client(config)
+end
+
+local function curl(args)
+  local pipe = assert(io.popen("curl -s " .. args))
+  local body = pipe:read("*a")
+  pipe:close()
+  return body
+end
+
+local function quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+--- Put the emulator back to its seed and forget what it received.
+function helper.reset()
+  curl("-X POST " .. quote(helper.emulator .. "/_emulator/reset"))
+end
+
+--- The requests the emulator received since the last reset.
+function helper.received()
+  local body = curl(quote(helper.emulator .. "/_emulator/requests"))
+  return cjson.decode(body).requests
+end
+
+--- Send a raw request to the emulator: status and decoded body.
+function helper.raw(method, path, body, credentials)
+  local auth = credentials and ("-u " .. quote(credentials) .. " ") or ""
+  local out = curl(auth .. "-w '\\n%{http_code}' -X " .. method
+    .. " -H 'Content-Type: application/json' --data-binary "
+    .. quote(body or "") .. " " .. quote(helper.emulator .. path))
+  local text, status = out:match("^(.*)\n(%d+)$")
+  local ok, decoded = pcall(cjson.decode, text)
+  return tonumber(status), ok and decoded or text
+end
+
+--- The Basic credentials of the seeded project, as curl's -u takes them.
+function helper.credentials()
+  return helper.project_id .. ":" .. helper.secret
+end
+
+local SECRET_KEYS = {
+  secret = true, client_secret = true, session_token = true,
+  session_jwt = true, authorization = true,
+}
+
+--- A readable dump of a value, with every secret-bearing field hidden.
+function helper.show(value, indent)
+  indent = indent or ""
+  if type(value) ~= "table" then
+    return type(value) == "string" and ("%q"):format(value) or tostring(value)
+  end
+  local meta = getmetatable(value)
+  local lines = { (meta and meta.__tostring) and
+    ("-- " .. tostring(value) .. "\n" .. indent .. "{") or "{" }
+  local keys = {}
+  for key in pairs(value) do keys[#keys + 1] = key end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  for _, key in ipairs(keys) do
+    local shown = SECRET_KEYS[key] and "[redacted]"
+      or helper.show(value[key], indent .. "  ")
+    lines[#lines + 1] = indent .. "  " .. tostring(key) .. " = " .. shown
+  end
+  lines[#lines + 1] = indent .. "}"
+  return table.concat(lines, "\n")
+end
+
+--- "sent ... / got ..." for a failure message.
+function helper.exchange(sent, res, err)
+  return "sent: " .. helper.show(sent) .. "\ngot: " .. helper.show(res)
+    .. "\nerr: " .. helper.show(err)
+end
+
+return helper

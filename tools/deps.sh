@@ -1,0 +1,30 @@
+#!/bin/sh
+# Install the Debian 12 packages that building, testing and the demo need,
+# when any is missing.  Needs root (or sudo) only when something is missing.
+set -eu
+packages="gcc make pkg-config libcurl4-openssl-dev openssl curl
+  lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev
+  lua-cjson lua-busted lua-http lua-argparse luarocks"
+
+missing=""
+for package in $packages; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null \
+      | grep -q "ok installed"; then
+    missing="$missing $package"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing"
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=""
+elif command -v sudo >/dev/null 2>&1; then
+  as_root="sudo"
+else
+  echo "deps: run as root: apt-get install$missing" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$as_root apt-get update -qq
+# shellcheck disable=SC2086
+$as_root apt-get install -y -qq --no-install-recommends $missing
