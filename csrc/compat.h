@@ -29,7 +29,7 @@ void *stc_testudata(lua_State *L, int i, const char *tname);
 
 #endif
 
-/* Lua 5.3 and later have a separate integer subtype; JSON integers map to it. */
+/* Lua 5.3 and later have an integer subtype; JSON integers map to it. */
 #if LUA_VERSION_NUM >= 503
 #define STC_HAS_INTEGERS 1
 #else

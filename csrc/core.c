@@ -73,7 +73,8 @@ LUALIB_API int luaopen_stytch_core(lua_State *L)
 
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return luaL_error(L, "stytch: libcurl failed to start");
+			return luaL_error(L,
+				"stytch: libcurl failed to start");
 		curl_ready = 1;
 	}
 	stc_json_open(L);

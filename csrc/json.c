@@ -79,7 +79,8 @@ static void normalise(lua_State *L, int null_idx, int depth)
 			lua_rawset(L, t);
 		}
 #if STC_HAS_INTEGERS
-		else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+		else if (lua_type(L, -1) == LUA_TNUMBER
+			 && !lua_isinteger(L, -1)) {
 			lua_Number n = lua_tonumber(L, -1);
 			lua_Integer i;
 

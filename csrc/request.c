@@ -146,7 +146,8 @@ static int check_mapping(lua_State *L, int idx)
 		if (lua_type(L, -2) != LUA_TSTRING) {
 			lua_pop(L, 2);
 			return reject(L, "fields.", name,
-				"must have string keys (names on the Stytch side)");
+				"must have string keys (names on the Stytch "
+				"side)");
 		}
 		key = lua_tolstring(L, -2, &len);
 		if (len == 0 || stc_check_utf8(key, len) != NULL) {
@@ -157,7 +158,8 @@ static int check_mapping(lua_State *L, int idx)
 		if (lua_type(L, -1) != LUA_TSTRING) {
 			lua_pop(L, 2);
 			return reject(L, "fields.", name,
-				"must map each key to a string (a claim name)");
+				"must map each key to a string (a claim "
+				"name)");
 		}
 		key = lua_tolstring(L, -1, &len);
 		if (stc_check_utf8(key, len) != NULL) {
@@ -251,7 +253,8 @@ static int reject_unknown(lua_State *L, int key)
 	int i;
 
 	if (lua_type(L, key) != LUA_TSTRING)
-		return reject(L, "", "fields", "must have field names as keys");
+		return reject(L, "", "fields",
+			"must have field names as keys");
 	name = lua_tolstring(L, key, &len);
 	if (len > 40 || stc_check_header_value(name, len) != NULL)
 		return reject(L, "", "fields",
@@ -308,7 +311,7 @@ static int push_field(lua_State *L, const struct field *f)
 	return ok;
 }
 
-/* Validate fields and push the JSON body built from the fields that are set. */
+/* Validate fields; push the JSON body made of the fields that are set. */
 static int push_body(lua_State *L, int fields)
 {
 	int body;

@@ -31,7 +31,7 @@ static int fail_api(lua_State *L, long status)
 	err = lua_gettop(L);
 	set_status(L, err, status);
 
-	/* OAuth 2.0's shape first, so Stytch's own fields win if both exist. */
+	/* OAuth 2.0's shape first, so Stytch's own fields win over it. */
 	copy_field(L, body, err, "error", "error_type");
 	copy_field(L, body, err, "error_description", "error_message");
 	copy_field(L, body, err, "error_uri", "error_url");

@@ -74,7 +74,7 @@ static void session_close(stc_session *s)
 	s->len = s->cap = 0;
 }
 
-/* config[key] as a string, or NULL when absent; *bad is set on a wrong type. */
+/* config[key] as a string or NULL when absent; a wrong type sets *bad. */
 static const char *opt_string(lua_State *L, const char *key, int *bad)
 {
 	const char *s = NULL;
@@ -129,7 +129,8 @@ static struct curl_slist *header_list(int with_body)
 	int oom = 0;
 
 	list = append(list, "Accept: application/json", &oom);
-	list = append(list, "Expect:", &oom);  /* never wait for 100 Continue */
+	/* An empty Expect: never wait for a 100 Continue. */
+	list = append(list, "Expect:", &oom);
 	if (with_body)
 		list = append(list, "Content-Type: application/json", &oom);
 	if (oom) {
@@ -147,7 +148,10 @@ static int setup_easy(stc_session *s, const char *user, const char *password,
 	CURLcode rc = CURLE_OK;
 
 #define SET(opt, val) \
-	do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+	do { \
+		if (rc == CURLE_OK) \
+			rc = curl_easy_setopt(e, opt, val); \
+	} while (0)
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_ERRORBUFFER, s->errbuf);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
@@ -190,8 +194,8 @@ int stc_session_new(lua_State *L)
 	connect = opt_millis(L, "connect_timeout", 10, &bad_connect);
 
 	if (bad_type)
-		return fail_config(L, "config", "must hold strings for base_url, "
-			"project_id, secret, user_agent and cainfo");
+		return fail_config(L, "config", "must hold strings for "
+			"base_url, project_id, secret, user_agent and cainfo");
 	if (bad_timeout)
 		return fail_config(L, "timeout", "must be a number of seconds "
 			"above 0 and at most 86400");
@@ -221,7 +225,8 @@ int stc_session_new(lua_State *L)
 	if (s->base_url == NULL || s->easy == NULL || s->with_body == NULL
 	    || s->without_body == NULL) {
 		session_close(s);
-		return luaL_error(L, "stytch: out of memory creating a session");
+		return luaL_error(L,
+			"stytch: out of memory creating a session");
 	}
 	memcpy(s->base_url, base, base_len);
 	s->base_url[base_len] = '\0';

@@ -115,13 +115,15 @@ const char *stc_check_base_url(const char *s, size_t len)
 
 	if (u == NULL || !has_part(u, CURLUPART_HOST))
 		rule = "must be an absolute http(s) URL";
-	else if (has_part(u, CURLUPART_QUERY) || has_part(u, CURLUPART_FRAGMENT))
+	else if (has_part(u, CURLUPART_QUERY)
+		 || has_part(u, CURLUPART_FRAGMENT))
 		rule = "must not have a query or a fragment";
 	else if (has_part(u, CURLUPART_USER))
 		rule = "must not carry credentials";
 	else if (!scheme_is(u, "https")
 		 && !(scheme_is(u, "http") && is_loopback(u)))
-		rule = "must be https (http is allowed only for loopback hosts)";
+		rule = "must be https "
+			"(http is allowed only for loopback hosts)";
 	curl_url_cleanup(u);
 	return rule;
 }
@@ -136,7 +138,8 @@ const char *stc_check_header_value(const char *s, size_t len)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c < 0x21 || c > 0x7E)
-			return "must be visible ASCII (no spaces, CR, LF or NUL)";
+			return "must be visible ASCII "
+				"(no spaces, CR, LF or NUL)";
 	}
 	return NULL;
 }
@@ -151,7 +154,8 @@ const char *stc_check_scope(const char *s, size_t len)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c < 0x21 || c == 0x22 || c == 0x5C || c > 0x7E)
-			return "must hold only scope characters (RFC 6749 3.3)";
+			return "must hold only scope characters "
+				"(RFC 6749 3.3)";
 	}
 	return NULL;
 }

@@ -10,7 +10,8 @@ describe("building a request (no I/O)", function()
     assert.are.equal("PUT", request.method)
     assert.are.equal("/v1/b2b/sso/oidc/org%201/connections/c%2F2",
       request.path)
-    assert.are.same({ display_name = "Acme", custom_scopes = "openid%20email" },
+    assert.are.same(
+      { display_name = "Acme", custom_scopes = "openid%20email" },
       cjson.decode(request.body))
     assert.are.same({ ["X-Stytch-Member-SessionJWT"] = "jwt.part.sig" },
       request.headers)

@@ -100,6 +100,13 @@ function helper.show(value, indent)
   return table.concat(lines, "\n")
 end
 
+-- busted prints the values an assertion was given when it fails; show
+-- tables the same redacted way, so no failure message holds a secret.
+local luassert = require "luassert"
+luassert:add_formatter(function(value)
+  if type(value) == "table" then return helper.show(value) end
+end)
+
 --- "sent ... / got ..." for a failure message.
 function helper.exchange(sent, res, err)
   return "sent: " .. helper.show(sent) .. "\ngot: " .. helper.show(res)

@@ -51,7 +51,8 @@ describe("update_connection on the emulator", function()
     it("never asks for 100-continue, even for a large body", function()
       -- libcurl 7.88 asks for 100-continue above 1 MiB unless told not to.
       local big = { display_name = ("x"):rep(1500000) }
-      assert(client.sso.oidc.update_connection(helper.org, helper.pending, big))
+      assert(client.sso.oidc.update_connection(helper.org, helper.pending,
+        big))
       local sent = last_request()
       assert.is_nil(sent.headers.expect)
       assert.are.equal(#big.display_name, #sent.body.display_name)
@@ -340,7 +341,9 @@ describe("update_connection on the emulator", function()
   describe("gateway mode", function()
     it("sends no Authorization and keeps the gateway's path", function()
       local stytch = require "stytch"
-      local gateway = stytch.client { gateway = helper.emulator .. "/_gateway" }
+      local gateway = stytch.client {
+        gateway = helper.emulator .. "/_gateway",
+      }
       local res, err = gateway.sso.oidc.update_connection(helper.org,
         helper.pending, { display_name = "via gateway" },
         { session_token = helper.admin.session_token })
