@@ -31,8 +31,10 @@ build/%/stytch/core.so: $(SOURCES) $(HEADERS)
 	    $(shell pkg-config --cflags $(PC_$*)) $(CURL_FLAGS) \
 	    -o $@ $(SOURCES) $(CURL_LIBS)
 
-demo: deps build
-	@sh emulator/with-servers lua5.4 demo/demo.lua
+demo: deps build/lua5.4/stytch/core.so
+	@LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;" \
+	 LUA_CPATH="$(CURDIR)/build/lua5.4/?.so;;" \
+	 sh emulator/with-servers lua5.4 demo/demo.lua
 
 test: deps build
 	@sh spec/run $(RUNTIMES)

@@ -3,7 +3,7 @@
 # when any is missing.  Needs root (or sudo) only when something is missing.
 set -eu
 packages="gcc make pkg-config libcurl4-openssl-dev openssl curl
-  lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev
+  lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev liblua5.1-0-dev
   lua-cjson lua-busted lua-http lua-argparse luarocks"
 
 missing=""
