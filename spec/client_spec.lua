@@ -108,6 +108,25 @@ describe("making a client", function()
     assert.is_falsy(seen:find(secret, 1, true), "the client shows its secret")
   end)
 
+  if _VERSION == "Lua 5.4" then
+    it("closes a client bound with <close> when its scope ends", function()
+      -- Compiled at run time: LuaJIT and older Lua can't parse <close>.
+      local chunk = assert(load([[
+        local helper = ...
+        local kept
+        do
+          local client <close> = helper.client()
+          kept = client
+        end
+        return kept
+      ]]))
+      local client = chunk(helper)
+      assert.has_error(function()
+        client.sso.oidc.update_connection(helper.org, helper.pending, {})
+      end, "stytch: the client is closed")
+    end)
+  end
+
   it("closes idempotently", function()
     local client = helper.client()
     client.close()
