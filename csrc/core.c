@@ -2,10 +2,13 @@
  * core.c: the `stytch.core` module, which the Lua side wraps into clients.
  *
  *   core.session(config)                 -> session | nil, err
- *   session:update_connection(org, conn, fields [, opts]) -> res | nil, err
+ *   session:update_connection(org, conn, fields [, opts])
+ *   session:create_connection(org, fields [, opts])
+ *   session:get_connections(org [, opts])
+ *   session:delete_connection(org, conn [, opts])
+ *                                        -> res | nil, err
  *   session:close()
- *   core.build_update_connection(org, conn, fields [, opts])
- *                                        -> request | nil, err   (no I/O)
+ *   core.build_<call>(same arguments)    -> request | nil, err  (no I/O)
  *   core.parse_response(status, body)    -> res | nil, err
  *   core.error_metatable, core.libcurl_version
  */
@@ -18,13 +21,15 @@
 #include "response.h"
 #include "session.h"
 
-static int session_update_connection(lua_State *L)
+/* session:<operation>(...): build, then dispatch; the upvalue is the op. */
+static int session_call(lua_State *L)
 {
+	const stc_operation *op = lua_touserdata(L, lua_upvalueindex(1));
 	stc_request req;
 
 	stc_session_check(L, 1);
 	lua_settop(L, 5);
-	if (!stc_build_update_connection(L, 2, 3, 4, 5, &req)) {
+	if (!stc_build(L, op, 2, &req)) {
 		lua_pushnil(L);
 		lua_insert(L, -2);
 		return 2;
@@ -32,18 +37,34 @@ static int session_update_connection(lua_State *L)
 	return stc_session_perform(L, 1, &req);
 }
 
-static int build_update_connection(lua_State *L)
+/* core.build_<operation>(...): the request a dispatcher would send. */
+static int build_call(lua_State *L)
 {
+	const stc_operation *op = lua_touserdata(L, lua_upvalueindex(1));
 	stc_request req;
 
 	lua_settop(L, 4);
-	if (!stc_build_update_connection(L, 1, 2, 3, 4, &req)) {
+	if (!stc_build(L, op, 1, &req)) {
 		lua_pushnil(L);
 		lua_insert(L, -2);
 		return 2;
 	}
 	stc_request_push(L, &req);
 	return 1;
+}
+
+/* Set t[prefix .. op.name] = closure(fn, op) for every operation. */
+static void set_operations(lua_State *L, const char *prefix,
+	lua_CFunction fn)
+{
+	const stc_operation *op;
+
+	for (op = stc_operations; op->name != NULL; op++) {
+		lua_pushfstring(L, "%s%s", prefix, op->name);
+		lua_pushlightuserdata(L, (void *)op);
+		lua_pushcclosure(L, fn, 1);
+		lua_rawset(L, -3);
+	}
 }
 
 static int parse_response(lua_State *L)
@@ -60,13 +81,8 @@ LUALIB_API int luaopen_stytch_core(lua_State *L);
 LUALIB_API int luaopen_stytch_core(lua_State *L)
 {
 	static int curl_ready = 0;
-	const luaL_Reg session_methods[] = {
-		{ "update_connection", session_update_connection },
-		{ NULL, NULL }
-	};
 	const luaL_Reg functions[] = {
 		{ "session", stc_session_new },
-		{ "build_update_connection", build_update_connection },
 		{ "parse_response", parse_response },
 		{ NULL, NULL }
 	};
@@ -79,10 +95,15 @@ LUALIB_API int luaopen_stytch_core(lua_State *L)
 	}
 	stc_json_open(L);
 	stc_error_open(L);
-	stc_session_open(L, session_methods);
+	stc_session_open(L);
+	luaL_getmetatable(L, STC_SESSION_MT);
+	lua_getfield(L, -1, "__index");
+	set_operations(L, "", session_call);
+	lua_pop(L, 2);
 
 	lua_newtable(L);
 	stc_setfuncs(L, functions, 0);
+	set_operations(L, "build_", build_call);
 	luaL_getmetatable(L, STC_ERROR_MT);
 	lua_setfield(L, -2, "error_metatable");
 	lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);

@@ -1,10 +1,11 @@
 /*
  * request.c: validate the caller's arguments and build a request.
  *
- * The field rules follow the OpenAPI description of the update call: the
- * eleven documented fields, strings as valid UTF-8, URLs as absolute https
- * URLs, identity_provider from its enum, attribute_mapping an object of
- * strings, custom_scopes a string or an array of scope tokens.
+ * Every call is one entry of stc_operations: its method, its path and the
+ * fields its body may hold.  The field rules follow the OpenAPI
+ * description: strings as valid UTF-8, URLs as absolute https URLs,
+ * identity_provider from its enum, attribute_mapping an object of strings,
+ * custom_scopes a string or an array of scope tokens.
  */
 #include <ctype.h>
 #include <string.h>
@@ -18,12 +19,12 @@
 
 enum field_kind { TEXT, URL, PROVIDER, MAPPING, SCOPES };
 
-struct field {
+struct stc_field {
 	const char *name;
 	enum field_kind kind;
 };
 
-static const struct field update_fields[] = {
+static const struct stc_field update_fields[] = {
 	{ "display_name", TEXT },
 	{ "client_id", TEXT },
 	{ "client_secret", TEXT },
@@ -36,6 +37,20 @@ static const struct field update_fields[] = {
 	{ "custom_scopes", SCOPES },
 	{ "attribute_mapping", MAPPING },
 	{ NULL, TEXT }
+};
+
+static const struct stc_field create_fields[] = {
+	{ "display_name", TEXT },
+	{ "identity_provider", PROVIDER },
+	{ NULL, TEXT }
+};
+
+const stc_operation stc_operations[] = {
+	{ "update_connection", "PUT", "/v1/b2b/sso/oidc/", 1, update_fields },
+	{ "create_connection", "POST", "/v1/b2b/sso/oidc/", 0, create_fields },
+	{ "get_connections", "GET", "/v1/b2b/sso/", 0, NULL },
+	{ "delete_connection", "DELETE", "/v1/b2b/sso/", 1, NULL },
+	{ NULL, NULL, NULL, 0, NULL }
 };
 
 /* The identity_provider enum of the update and create requests. */
@@ -245,7 +260,8 @@ static void squash(const char *s, char *out, size_t size)
 	out[n] = '\0';
 }
 
-static int reject_unknown(lua_State *L, int key)
+static int reject_unknown(lua_State *L, const struct stc_field *fields,
+	int key)
 {
 	char want[64], have[64];
 	const char *name;
@@ -261,11 +277,11 @@ static int reject_unknown(lua_State *L, int key)
 			"has a key that is not a documented field");
 
 	squash(name, have, sizeof have);
-	for (i = 0; update_fields[i].name != NULL; i++) {
-		squash(update_fields[i].name, want, sizeof want);
+	for (i = 0; fields[i].name != NULL; i++) {
+		squash(fields[i].name, want, sizeof want);
 		if (strcmp(want, have) == 0) {
 			lua_pushfstring(L, "is not a documented field "
-				"(did you mean %s?)", update_fields[i].name);
+				"(did you mean %s?)", fields[i].name);
 			reject(L, "fields.", name, lua_tostring(L, -1));
 			lua_remove(L, -2);
 			return 0;
@@ -274,18 +290,19 @@ static int reject_unknown(lua_State *L, int key)
 	return reject(L, "fields.", name, "is not a documented field");
 }
 
-static const struct field *find_field(const char *name)
+static const struct stc_field *find_field(const struct stc_field *fields,
+	const char *name)
 {
 	int i;
 
-	for (i = 0; update_fields[i].name != NULL; i++)
-		if (strcmp(name, update_fields[i].name) == 0)
-			return &update_fields[i];
+	for (i = 0; fields[i].name != NULL; i++)
+		if (strcmp(name, fields[i].name) == 0)
+			return &fields[i];
 	return NULL;
 }
 
 /* Check one field (key at -2, value at -1) and push the value to send. */
-static int push_field(lua_State *L, const struct field *f)
+static int push_field(lua_State *L, const struct stc_field *f)
 {
 	int value = lua_gettop(L);
 	int ok;
@@ -312,7 +329,8 @@ static int push_field(lua_State *L, const struct field *f)
 }
 
 /* Validate fields; push the JSON body made of the fields that are set. */
-static int push_body(lua_State *L, int fields)
+static int push_body(lua_State *L, const struct stc_field *known,
+	int fields)
 {
 	int body;
 
@@ -322,12 +340,12 @@ static int push_body(lua_State *L, int fields)
 	body = lua_gettop(L);
 	lua_pushnil(L);
 	while (lua_next(L, fields)) {
-		const struct field *f = NULL;
+		const struct stc_field *f = NULL;
 
 		if (lua_type(L, -2) == LUA_TSTRING)
-			f = find_field(lua_tostring(L, -2));
+			f = find_field(known, lua_tostring(L, -2));
 		if (f == NULL) {
-			reject_unknown(L, -2);
+			reject_unknown(L, known, -2);
 			lua_replace(L, body);
 			lua_settop(L, body);
 			return 0;
@@ -409,29 +427,35 @@ static void push_segment(lua_State *L, int idx)
 	curl_free(escaped);
 }
 
-int stc_build_update_connection(lua_State *L, int org, int conn,
-	int fields, int opts, stc_request *req)
+int stc_build(lua_State *L, const stc_operation *op, int first,
+	stc_request *req)
 {
-	org = stc_absindex(L, org);
-	conn = stc_absindex(L, conn);
-	fields = stc_absindex(L, fields);
-	opts = stc_absindex(L, opts);
+	int org = stc_absindex(L, first);
+	int conn = op->with_connection ? org + 1 : 0;
+	int fields = op->fields != NULL ? org + 1 + (conn != 0) : 0;
+	int opts = org + 1 + (conn != 0) + (fields != 0);
 
+	req->method = op->method;
+	req->body = NULL;
+	req->body_len = 0;
 	if (!check_id(L, org, "organization_id")
-	    || !check_id(L, conn, "connection_id")
+	    || (conn && !check_id(L, conn, "connection_id"))
 	    || !read_opts(L, opts, req))
 		return 0;
-	if (!push_body(L, fields))
-		return 0;
-	req->body = lua_tolstring(L, -1, &req->body_len);
+	if (fields) {
+		if (!push_body(L, op->fields, fields))
+			return 0;
+		req->body = lua_tolstring(L, -1, &req->body_len);
+	}
 
-	lua_pushliteral(L, "/v1/b2b/sso/oidc/");
+	lua_pushstring(L, op->prefix);
 	push_segment(L, org);
-	lua_pushliteral(L, "/connections/");
-	push_segment(L, conn);
-	lua_concat(L, 4);
+	if (conn) {
+		lua_pushliteral(L, "/connections/");
+		push_segment(L, conn);
+	}
+	lua_concat(L, conn ? 4 : 2);
 	req->path = lua_tostring(L, -1);
-	req->method = "PUT";
 	return 1;
 }
 

@@ -28,14 +28,29 @@ typedef struct stc_request {
 #define STC_HEADER_SESSION     "X-Stytch-Member-Session"
 #define STC_HEADER_SESSION_JWT "X-Stytch-Member-SessionJWT"
 
+struct stc_field;
+
+/* One call of the API, and how its request is made. */
+typedef struct stc_operation {
+	const char *name;                 /* as Lua sees it */
+	const char *method;
+	const char *prefix;               /* the path up to the organization */
+	int with_connection;              /* then "/connections/{id}" */
+	const struct stc_field *fields;   /* what a body may hold; NULL: none */
+} stc_operation;
+
+/* update_connection, create_connection, ...; ends with a NULL name. */
+extern const stc_operation stc_operations[];
+
 /*
- * Build PUT /v1/b2b/sso/oidc/{org}/connections/{conn} from the Lua values
- * at the four stack indexes (opts may be none or nil).  On success fill
- * *req, push the strings it points to, and return 1.  On failure push an
+ * Build op's request from the Lua values from stack index `first` on:
+ * organization_id, connection_id (if op takes one), fields (if op has a
+ * body), opts (may be none or nil).  On success fill *req, push the
+ * strings it points to, and return 1.  On failure push an
  * invalid_argument error and return 0; nothing was built.
  */
-int stc_build_update_connection(lua_State *L, int org, int conn,
-	int fields, int opts, stc_request *req);
+int stc_build(lua_State *L, const stc_operation *op, int first,
+	stc_request *req);
 
 /* Push req as a table {method, path, body, headers = {name = value}}. */
 void stc_request_push(lua_State *L, const stc_request *req);

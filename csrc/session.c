@@ -3,7 +3,7 @@
  *
  * Caveats:
  * - A call blocks the calling thread for up to `timeout` seconds; inside
- *   nginx use a non-blocking dispatcher instead (not provided yet).
+ *   nginx a non-blocking dispatcher is needed (not provided yet).
  * - Response bodies larger than STC_MAX_BODY are refused, not truncated.
  * - Only libcurl's own C callbacks run during a transfer; no Lua code runs
  *   inside curl_easy_perform, so no Lua error can unwind through libcurl.
@@ -400,7 +400,7 @@ static int session_tostring(lua_State *L)
 	return 1;
 }
 
-void stc_session_open(lua_State *L, const luaL_Reg *methods)
+void stc_session_open(lua_State *L)
 {
 	const luaL_Reg meta[] = {
 		{ "__gc", session_gc },
@@ -412,7 +412,6 @@ void stc_session_open(lua_State *L, const luaL_Reg *methods)
 	luaL_newmetatable(L, STC_SESSION_MT);
 	stc_setfuncs(L, meta, 0);
 	lua_newtable(L);
-	stc_setfuncs(L, methods, 0);
 	lua_pushcfunction(L, session_gc);
 	lua_setfield(L, -2, "close");
 	lua_setfield(L, -2, "__index");

@@ -21,7 +21,7 @@ int stc_session_perform(lua_State *L, int idx, const stc_request *req);
 /* Check that idx is an open session and return it; raise otherwise. */
 struct stc_session *stc_session_check(lua_State *L, int idx);
 
-/* Register the session metatable; leaves nothing on the stack. */
-void stc_session_open(lua_State *L, const luaL_Reg *methods);
+/* Register the session metatable, whose __index table holds close(). */
+void stc_session_open(lua_State *L);
 
 #endif
