@@ -7,9 +7,23 @@ local http_headers = require "http.headers"
 local http_tls = require "http.tls"
 local x509 = require "openssl.x509"
 local pkey = require "openssl.pkey"
-local cjson = require "cjson"
+local json = require "dkjson"
 
 local common = {}
+
+local OBJECT = { __jsontype = "object" }
+local ARRAY = { __jsontype = "array" }
+
+--- Mark a table to be written as a JSON object (or array) even when empty.
+function common.object(t) return setmetatable(t or {}, OBJECT) end
+function common.array(t) return setmetatable(t or {}, ARRAY) end
+
+--- Decode JSON text: the value, or nil and why.  JSON null is nil.
+function common.decode(text)
+  local value, _, err = json.decode(text or "")
+  if err then return nil, err end
+  return value
+end
 
 function common.read_file(path)
   local file = assert(io.open(path, "rb"))
@@ -34,7 +48,7 @@ function common.respond(stream, status, body, content_type, extra_headers)
   for name, value in pairs(extra_headers or {}) do
     headers:append(name, value)
   end
-  if type(body) == "table" then body = cjson.encode(body) end
+  if type(body) == "table" then body = json.encode(body) end
   assert(stream:write_headers(headers, false))
   assert(stream:write_chunk(body or "", true))
 end

@@ -1,12 +1,16 @@
 #!/usr/bin/env luajit
 --- A local Stytch B2B SSO emulator, for tests, `make demo` and offline use.
 --
--- It speaks `PUT /v1/b2b/sso/oidc/{organization_id}/connections/{id}` the
--- way Stytch documents it: Basic auth, organizations found by id, slug or
--- external id, OIDC discovery when the issuer changes (explicit values
--- win, client credentials never inferred, a `warning` when the document
--- can't be had), and `active` once the seven required fields are set.
--- Member-session headers are checked against the seeded sessions.
+-- It speaks the OIDC connection calls the way Stytch documents them:
+--   POST   /v1/b2b/sso/oidc/{organization_id}                    create
+--   PUT    /v1/b2b/sso/oidc/{organization_id}/connections/{id}   update
+--   GET    /v1/b2b/sso/{organization_id}                         list
+--   DELETE /v1/b2b/sso/{organization_id}/connections/{id}        delete
+-- with Basic auth, organizations found by id, slug or external id, OIDC
+-- discovery when the issuer changes (explicit values win, client
+-- credentials never inferred, a `warning` when the document can't be had),
+-- and `active` once the seven required fields are set.  Member-session
+-- headers are checked against the seeded sessions.
 --
 -- Its own routes, for tests: POST /_emulator/reset (back to the seed),
 -- GET and DELETE /_emulator/requests (what it received, secrets redacted).
@@ -17,7 +21,6 @@ package.path = (arg[0]:match("^(.*/)") or "./") .. "?.lua;" .. package.path
 
 local argparse = require "argparse"
 local basexx = require "basexx"
-local cjson = require "cjson"
 local lpeg = require "lpeg"
 local http_request = require "http.request"
 local http_tls = require "http.tls"
@@ -73,15 +76,16 @@ local SECRET_HEADERS = {
 
 local whole_uri = uri_grammar.uri * lpeg.P(-1)
 local seed_text = common.read_file(args.seed)
-local seed = cjson.decode(seed_text)
-local state, received, request_count
+local seed = assert(common.decode(seed_text))
+local state, received, request_count, created_count
 
 local function reset()
-  state = cjson.decode(seed_text)
+  state = assert(common.decode(seed_text))
   state.oidc_connections = state.oidc_connections or {}
   state.member_sessions = state.member_sessions or {}
-  received = {}
+  received = common.array()
   request_count = 0
+  created_count = 0
 end
 reset()
 
@@ -135,7 +139,7 @@ local function connection_view(conn)
     status = status,
     redirect_url = "https://test.stytch.com/v1/b2b/sso/callback/"
       .. conn.connection_id,
-    attribute_mapping = conn.attribute_mapping or {},
+    attribute_mapping = conn.attribute_mapping or common.object(),
   }
   for _, name in ipairs { "display_name", "client_id", "client_secret",
       "issuer", "authorization_url", "token_url", "userinfo_url",
@@ -151,10 +155,15 @@ local function https_url(value)
     and parts.host ~= ""
 end
 
---- The first thing wrong with an update body, or nil.
-local function invalid_field(body)
+local CREATE_FIELDS = { display_name = true, identity_provider = true }
+
+--- The first thing wrong with a request body, or nil.  `allowed` limits
+-- the fields (create takes only two); nil allows every updatable one.
+local function invalid_field(body, allowed)
   for name, value in pairs(body) do
-    if URL_FIELDS[name] then
+    if allowed and not allowed[name] then
+      return name .. " is not a field of this request"
+    elseif URL_FIELDS[name] then
       if not https_url(value) then
         return name .. " must be an absolute https URL"
       end
@@ -166,6 +175,11 @@ local function invalid_field(body)
     elseif name == "attribute_mapping" then
       if type(value) ~= "table" then
         return "attribute_mapping must be an object"
+      end
+      for key, claim in pairs(value) do
+        if type(key) ~= "string" or type(claim) ~= "string" then
+          return "attribute_mapping must map names to claim names"
+        end
       end
     else
       return name .. " is not a field of this request"
@@ -193,8 +207,8 @@ local function fetch_discovery(issuer)
   if status ~= "200" then
     return nil, "the issuer answered HTTP " .. tostring(status)
   end
-  local ok, doc = pcall(cjson.decode, body or "")
-  if not ok or type(doc) ~= "table" then
+  local doc = common.decode(body)
+  if type(doc) ~= "table" then
     return nil, "the discovery document is not a JSON object"
   end
   return doc
@@ -230,24 +244,47 @@ local function check_member(headers, org, action)
   end
 end
 
-local function update_connection(request, org_key, connection_id)
-  local ok, body = pcall(cjson.decode, request.body)
-  if not ok or type(body) ~= "table" then
-    return api_error(400, "bad_request", "The request body must be a JSON "
-      .. "object.")
+--- The JSON object in a request body, or nil with a 400.
+local function object_body(request)
+  local body = common.decode(request.body)
+  if type(body) ~= "table" then
+    return nil, api_error(400, "bad_request",
+      "The request body must be a JSON object.")
   end
-  local org = find_organization(org_key)
+  return body
+end
+
+--- The organization, or nil with a 404.
+local function organization(key)
+  local org = find_organization(key)
   if not org then
-    return api_error(404, "organization_not_found",
+    return nil, api_error(404, "organization_not_found",
       "The organization could not be found.")
   end
+  return org
+end
+
+--- The organization and the member's right to act on it, or nil and the
+-- error to answer with.
+local function authorize(request, org_key, action)
+  local org, status, body = organization(org_key)
+  if not org then return nil, status, body end
+  status, body = check_member(request.headers, org, action)
+  if status then return nil, status, body end
+  return org
+end
+
+local function update_connection(request, org_key, connection_id)
+  local body, status, err = object_body(request)
+  if not body then return status, err end
+  local org
+  org, status, err = authorize(request, org_key, "update")
+  if not org then return status, err end
   local conn = find_connection(org, connection_id)
   if not conn then
     return api_error(404, "oidc_connection_not_found",
       "The OIDC connection could not be found.")
   end
-  local denied_status, denied = check_member(request.headers, org, "update")
-  if denied_status then return denied_status, denied end
   local problem = invalid_field(body)
   if problem then return api_error(400, "bad_request", problem) end
 
@@ -275,6 +312,67 @@ local function update_connection(request, org_key, connection_id)
     connection = connection_view(conn),
     warning = warning,
   }
+end
+
+local function create_connection(request, org_key)
+  local body, status, err = object_body(request)
+  if not body then return status, err end
+  local org
+  org, status, err = authorize(request, org_key, "create")
+  if not org then return status, err end
+  local problem = invalid_field(body, CREATE_FIELDS)
+  if problem then return api_error(400, "bad_request", problem) end
+
+  created_count = created_count + 1
+  local conn = {
+    organization_id = org.organization_id,
+    connection_id = ("oidc-connection-test-emulated-%08d")
+      :format(created_count),
+    display_name = body.display_name,
+    identity_provider = body.identity_provider or "generic",
+  }
+  table.insert(state.oidc_connections, conn)
+  return 200, {
+    status_code = 200,
+    request_id = new_request_id(),
+    connection = connection_view(conn),
+  }
+end
+
+local function get_connections(request, org_key)
+  local org, status, err = authorize(request, org_key, "get")
+  if not org then return status, err end
+  local list = common.array()
+  for _, conn in ipairs(state.oidc_connections) do
+    if conn.organization_id == org.organization_id then
+      list[#list + 1] = connection_view(conn)
+    end
+  end
+  return 200, {
+    status_code = 200,
+    request_id = new_request_id(),
+    oidc_connections = list,
+    saml_connections = common.array(),
+    external_connections = common.array(),
+  }
+end
+
+local function delete_connection(request, org_key, connection_id)
+  local org, status, err = authorize(request, org_key, "delete")
+  if not org then return status, err end
+  for i, conn in ipairs(state.oidc_connections) do
+    if conn.organization_id == org.organization_id
+        and conn.connection_id == connection_id then
+      table.remove(state.oidc_connections, i)
+      return 200, {
+        status_code = 200,
+        request_id = new_request_id(),
+        connection_id = connection_id,
+      }
+    end
+  end
+  return api_error(404, "connection_not_found",
+    "The SSO connection could not be found.")
 end
 
 --- Decode each raw segment on its own, so %2F never splits one.
@@ -307,8 +405,8 @@ local function remember(request, stream)
       entry.headers[name] = SECRET_HEADERS[name] and REDACTED or value
     end
   end
-  local ok, body = pcall(cjson.decode, request.body)
-  if ok and type(body) == "table" then
+  local body = common.decode(request.body)
+  if type(body) == "table" then
     if body.client_secret ~= nil then body.client_secret = REDACTED end
     entry.body = body
   end
@@ -316,15 +414,24 @@ local function remember(request, stream)
   received[#received + 1] = entry
 end
 
+--- Route /v1/b2b/sso/... to its call.
 local function handle_api(request, path)
-  local parts = segments(path)
-  if request.method == "PUT" and #parts == 7 and parts[1] == "v1"
-      and parts[2] == "b2b" and parts[3] == "sso" and parts[4] == "oidc"
-      and parts[6] == "connections" then
-    return update_connection(request, parts[5], parts[7])
+  local parts, method = segments(path), request.method
+  local sso = parts[1] == "v1" and parts[2] == "b2b" and parts[3] == "sso"
+  if sso and parts[4] == "oidc" then
+    if method == "POST" and #parts == 5 then
+      return create_connection(request, parts[5])
+    elseif method == "PUT" and #parts == 7 and parts[6] == "connections" then
+      return update_connection(request, parts[5], parts[7])
+    end
+  elseif sso and method == "GET" and #parts == 4 then
+    return get_connections(request, parts[4])
+  elseif sso and method == "DELETE" and #parts == 6
+      and parts[5] == "connections" then
+    return delete_connection(request, parts[4], parts[6])
   end
   return api_error(404, "route_not_found",
-    "No such route: " .. request.method .. " " .. path)
+    "No such route: " .. method .. " " .. path)
 end
 
 local function handle(stream, headers)
@@ -339,8 +446,7 @@ local function handle(stream, headers)
     reset()
     return common.respond(stream, 200, { reset = true })
   elseif request.path == "/_emulator/requests" then
-    if request.method == "DELETE" then received = {} end
-    -- cjson writes an empty list as {}; readers treat both alike.
+    if request.method == "DELETE" then received = common.array() end
     return common.respond(stream, 200, { requests = received })
   end
 

@@ -4,7 +4,7 @@
 set -eu
 packages="gcc make pkg-config libcurl4-openssl-dev openssl curl
   lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev liblua5.1-0-dev
-  lua-cjson lua-busted lua-http lua-argparse luarocks"
+  lua-cjson lua-dkjson lua-busted lua-http lua-argparse luarocks"
 
 missing=""
 for package in $packages; do
