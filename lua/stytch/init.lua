@@ -44,8 +44,17 @@ local function session_settings(config)
   end
   for key in pairs(config) do
     if not OPTIONS[key] then
-      return invalid("config", "has an unknown option (known: project_id, "
-        .. "secret, base_url, gateway, timeout, connect_timeout, cainfo)")
+      local named = type(key) == "string" and #key <= 40
+        and key:find("^[%w_]+$")
+      return invalid(named and "config." .. key or "config",
+        "is not an option (known: project_id, secret, base_url, gateway, "
+        .. "timeout, connect_timeout, cainfo)")
+    end
+  end
+  for _, key in ipairs { "project_id", "secret", "base_url", "gateway",
+                         "cainfo" } do
+    if config[key] ~= nil and type(config[key]) ~= "string" then
+      return invalid(key, "must be a string, got " .. type(config[key]))
     end
   end
 
@@ -98,6 +107,26 @@ function Client.__close(client)
   client.close()
 end
 
+--- The calls of a client, where they live in it: `client.sso.oidc.x` or
+-- `client.sso.x`.  Each is a method of the C session of the same name.
+--
+-- `sso.oidc.update_connection(organization_id, connection_id, fields
+-- [, opts])` changes the fields given and leaves the others alone;
+-- `sso.oidc.create_connection(organization_id, fields [, opts])` makes a
+-- connection (`display_name`, `identity_provider`);
+-- `sso.get_connections(organization_id [, opts])` lists the
+-- organization's `oidc_connections`, `saml_connections` and
+-- `external_connections`; `sso.delete_connection(organization_id,
+-- connection_id [, opts])` deletes one.  `organization_id` may be an id, a
+-- slug or an external id; `opts` may hold a member's `session_token` or
+-- `session_jwt`.  Each returns the decoded response, or nil, err.
+local CALLS = {
+  { "oidc", "update_connection" },
+  { "oidc", "create_connection" },
+  { false, "get_connections" },
+  { false, "delete_connection" },
+}
+
 --- Make a client, or return nil, err when the config is wrong.
 local function new_client(config)
   local settings, err = session_settings(config)
@@ -106,22 +135,21 @@ local function new_client(config)
   if not session then return nil, session_err end
 
   local client = { base_url = settings.base_url, sso = { oidc = {} } }
+  local closed = false
 
-  --- Update an OIDC connection.
-  -- @tparam string organization_id id, slug or external id
-  -- @tparam string connection_id
-  -- @tparam table fields the fields to change; unset ones are left alone
-  -- @tparam[opt] table opts `session_token` or `session_jwt` of a member
-  -- @treturn table the response: `connection`, `warning`, `request_id`
-  -- @return nil, err on failure
-  function client.sso.oidc.update_connection(organization_id, connection_id,
-                                             fields, opts)
-    return session:update_connection(organization_id, connection_id,
-                                     fields, opts)
+  for _, call in ipairs(CALLS) do
+    local place, name = call[1], call[2]
+    local method = session[name]
+    local home = place and client.sso[place] or client.sso
+    home[name] = function(...)
+      if closed then error("stytch: the client is closed", 2) end
+      return method(session, ...)
+    end
   end
 
   --- Close the connection to Stytch; the client can't be used after.
   function client.close()
+    closed = true
     session:close()
   end
 
@@ -164,11 +192,16 @@ end
 
 stytch.sso = { oidc = {} }
 
---- `client.sso.oidc.update_connection` on the default client.
-function stytch.sso.oidc.update_connection(...)
-  local client, err = default()
-  if not client then return nil, err end
-  return client.sso.oidc.update_connection(...)
+-- The same calls at module level, on the default client.
+for _, call in ipairs(CALLS) do
+  local place, name = call[1], call[2]
+  local home = place and stytch.sso[place] or stytch.sso
+  home[name] = function(...)
+    local client, err = default()
+    if not client then return nil, err end
+    local target = place and client.sso[place] or client.sso
+    return target[name](...)
+  end
 end
 
 return stytch
