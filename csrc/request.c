@@ -260,9 +260,9 @@ static void squash(const char *s, char *out, size_t size)
 	out[n] = '\0';
 }
 
-static int reject_unknown(lua_State *L, const struct stc_field *fields,
-	int key)
+static int reject_unknown(lua_State *L, const stc_operation *op, int key)
 {
+	const struct stc_field *fields = op->fields;
 	char want[64], have[64];
 	const char *name;
 	size_t len;
@@ -274,20 +274,23 @@ static int reject_unknown(lua_State *L, const struct stc_field *fields,
 	name = lua_tolstring(L, key, &len);
 	if (len > 40 || stc_check_header_value(name, len) != NULL)
 		return reject(L, "", "fields",
-			"has a key that is not a documented field");
+			"has a key that is not a field name");
 
 	squash(name, have, sizeof have);
 	for (i = 0; fields[i].name != NULL; i++) {
 		squash(fields[i].name, want, sizeof want);
 		if (strcmp(want, have) == 0) {
-			lua_pushfstring(L, "is not a documented field "
-				"(did you mean %s?)", fields[i].name);
+			lua_pushfstring(L, "is not a field of %s (did you "
+				"mean %s?)", op->name, fields[i].name);
 			reject(L, "fields.", name, lua_tostring(L, -1));
 			lua_remove(L, -2);
 			return 0;
 		}
 	}
-	return reject(L, "fields.", name, "is not a documented field");
+	lua_pushfstring(L, "is not a field of %s", op->name);
+	reject(L, "fields.", name, lua_tostring(L, -1));
+	lua_remove(L, -2);
+	return 0;
 }
 
 static const struct stc_field *find_field(const struct stc_field *fields,
@@ -329,8 +332,7 @@ static int push_field(lua_State *L, const struct stc_field *f)
 }
 
 /* Validate fields; push the JSON body made of the fields that are set. */
-static int push_body(lua_State *L, const struct stc_field *known,
-	int fields)
+static int push_body(lua_State *L, const stc_operation *op, int fields)
 {
 	int body;
 
@@ -343,9 +345,9 @@ static int push_body(lua_State *L, const struct stc_field *known,
 		const struct stc_field *f = NULL;
 
 		if (lua_type(L, -2) == LUA_TSTRING)
-			f = find_field(known, lua_tostring(L, -2));
+			f = find_field(op->fields, lua_tostring(L, -2));
 		if (f == NULL) {
-			reject_unknown(L, known, -2);
+			reject_unknown(L, op, -2);
 			lua_replace(L, body);
 			lua_settop(L, body);
 			return 0;
@@ -443,7 +445,7 @@ int stc_build(lua_State *L, const stc_operation *op, int first,
 	    || !read_opts(L, opts, req))
 		return 0;
 	if (fields) {
-		if (!push_body(L, op->fields, fields))
+		if (!push_body(L, op, fields))
 			return 0;
 		req->body = lua_tolstring(L, -1, &req->body_len);
 	}

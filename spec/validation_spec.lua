@@ -27,7 +27,7 @@ local CASES = {
   { "a typo in a field name", ORG, CONN, { clientid = "x" }, nil,
     "fields.clientid", "did you mean client_id?" },
   { "an unknown field", ORG, CONN, { status = "active" }, nil,
-    "fields.status", "is not a documented field" },
+    "fields.status", "is not a field of update_connection" },
   { "a non-string key", ORG, CONN, { "positional" }, nil,
     "fields", "must have field names as keys" },
   { "a number for a string field", ORG, CONN, { display_name = 7 }, nil,
