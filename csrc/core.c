@@ -7,9 +7,12 @@
  *   session:get_connections(org [, opts])
  *   session:delete_connection(org, conn [, opts])
  *                                        -> res | nil, err
+ *   session:get_document(path)          -> status, body, content_type,
+ *                                           location | nil, err
  *   session:close()
  *   core.build_<call>(same arguments)    -> request | nil, err  (no I/O)
  *   core.parse_response(status, body)    -> res | nil, err
+ *   core.encode_scopes(scopes)           -> "a%20b" | nil, err
  *   core.error_metatable, core.libcurl_version
  */
 #include <curl/curl.h>
@@ -20,6 +23,7 @@
 #include "request.h"
 #include "response.h"
 #include "session.h"
+#include "validate.h"
 
 /* session:<operation>(...): build, then dispatch; the upvalue is the op. */
 static int session_call(lua_State *L)
@@ -67,6 +71,33 @@ static void set_operations(lua_State *L, const char *prefix,
 	}
 }
 
+static int encode_scopes(lua_State *L)
+{
+	lua_settop(L, 1);
+	if (!stc_push_scopes(L, 1)) {
+		lua_pushnil(L);
+		lua_insert(L, -2);
+		return 2;
+	}
+	return 1;
+}
+
+/* core.check_https_url(s) -> true | nil, rule */
+static int check_https_url(lua_State *L)
+{
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	const char *rule = stc_check_https_url(s, len);
+
+	if (rule == NULL) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	lua_pushnil(L);
+	lua_pushstring(L, rule);
+	return 2;
+}
+
 static int parse_response(lua_State *L)
 {
 	lua_Integer status = luaL_checkinteger(L, 1);
@@ -84,6 +115,8 @@ LUALIB_API int luaopen_stytch_core(lua_State *L)
 	const luaL_Reg functions[] = {
 		{ "session", stc_session_new },
 		{ "parse_response", parse_response },
+		{ "encode_scopes", encode_scopes },
+		{ "check_https_url", check_https_url },
 		{ NULL, NULL }
 	};
 

@@ -187,63 +187,102 @@ static int check_mapping(lua_State *L, int idx)
 	return 1;
 }
 
+/* A walk over the scopes of custom_scopes, a string or an array. */
+struct scope_walk {
+	lua_State *L;
+	int idx;
+	const char *text;    /* the string form, or NULL for an array */
+	size_t len, pos;     /* its length, and how far the walk has come */
+	size_t n, i;         /* the array's length, and the last index read */
+};
+
+static int at_separator(const struct scope_walk *w)
+{
+	return w->text[w->pos] == ' ' || (w->pos + 3 <= w->len
+		&& strncmp(w->text + w->pos, "%20", 3) == 0);
+}
+
 /*
- * custom_scopes: a string goes as it is; an array of scope tokens is
- * joined into the documented form, separated by "%20".  On success the
- * value to send is pushed.
+ * The next scope and its length, or NULL at the end.  A string's scopes
+ * are separated by spaces or "%20"; an array's entries are its scopes,
+ * and one that is not a string sets *bad.  The scopes stay anchored in
+ * the caller's value, and the Lua stack is left as it was.
  */
-static int push_scopes(lua_State *L, int idx)
+static const char *next_scope(struct scope_walk *w, size_t *len, int *bad)
+{
+	const char *scope = NULL;
+	size_t start;
+
+	if (w->text == NULL) {
+		if (w->i >= w->n)
+			return NULL;
+		lua_rawgeti(w->L, w->idx, (int)++w->i);
+		if (lua_type(w->L, -1) == LUA_TSTRING)
+			scope = lua_tolstring(w->L, -1, len);
+		else
+			*bad = 1;
+		lua_pop(w->L, 1);
+		return scope;
+	}
+	while (w->pos < w->len && at_separator(w))
+		w->pos += w->text[w->pos] == ' ' ? 1 : 3;
+	if (w->pos >= w->len)
+		return NULL;
+	start = w->pos;
+	while (w->pos < w->len && !at_separator(w))
+		w->pos++;
+	*len = w->pos - start;
+	return w->text + start;
+}
+
+/*
+ * custom_scopes, a string of scopes separated by spaces or "%20", or an
+ * array of scopes, checked scope by scope and pushed in the documented
+ * form: separated by "%20", exactly once.
+ */
+static int push_scopes(lua_State *L, int idx, const char *prefix)
 {
 	const char *name = "custom_scopes";
-	size_t n, count = 0, i;
+	struct scope_walk walk = { NULL, 0, NULL, 0, 0, 0, 0 }, again;
+	const char *scope, *rule;
+	size_t len, count = 0;
+	int bad = 0, first = 1;
 	luaL_Buffer b;
 
+	walk.L = L;
+	walk.idx = idx;
 	if (lua_type(L, idx) == LUA_TSTRING) {
-		if (!check_text(L, idx, "fields.", name))
-			return 0;
-		lua_pushvalue(L, idx);
-		return 1;
-	}
-	if (!lua_istable(L, idx))
-		return reject_type(L, "fields.", name, idx,
-			"a string or an array of strings");
-
-	n = stc_rawlen(L, idx);
-	lua_pushnil(L);
-	while (lua_next(L, idx)) {
-		count++;
-		lua_pop(L, 1);
-	}
-	if (count != n)
-		return reject(L, "fields.", name,
-			"must be an array without holes or other keys");
-
-	/* Check every token first: nothing may sit above an open buffer. */
-	for (i = 1; i <= n; i++) {
-		size_t len;
-		const char *s, *rule = "must hold only strings";
-
-		lua_rawgeti(L, idx, (int)i);
-		if (lua_type(L, -1) == LUA_TSTRING) {
-			s = lua_tolstring(L, -1, &len);
-			rule = stc_check_scope(s, len);
+		walk.text = lua_tolstring(L, idx, &walk.len);
+	} else if (lua_istable(L, idx)) {
+		walk.n = stc_rawlen(L, idx);
+		lua_pushnil(L);
+		while (lua_next(L, idx)) {
+			count++;
+			lua_pop(L, 1);
 		}
-		lua_pop(L, 1);
+		if (count != walk.n)
+			return reject(L, prefix, name, "must be an array "
+				"without holes or other keys");
+	} else {
+		return reject_type(L, prefix, name, idx,
+			"a string or an array of strings");
+	}
+
+	/* Check every scope first: no error may be pushed over a buffer. */
+	again = walk;
+	while ((scope = next_scope(&walk, &len, &bad)) != NULL || bad) {
+		rule = bad ? "must hold only strings"
+			: stc_check_scope(scope, len);
 		if (rule != NULL)
-			return reject(L, "fields.", name, rule);
+			return reject(L, prefix, name, rule);
 	}
 
 	luaL_buffinit(L, &b);
-	for (i = 1; i <= n; i++) {
-		size_t len;
-		const char *s;
-
-		lua_rawgeti(L, idx, (int)i);
-		s = lua_tolstring(L, -1, &len);
-		lua_pop(L, 1);  /* still anchored in the array */
-		if (i > 1)
+	while ((scope = next_scope(&again, &len, &bad)) != NULL) {
+		if (!first)
 			luaL_addstring(&b, "%20");
-		luaL_addlstring(&b, s, len);
+		luaL_addlstring(&b, scope, len);
+		first = 0;
 	}
 	luaL_pushresult(&b);
 	return 1;
@@ -321,7 +360,7 @@ static int push_field(lua_State *L, const struct stc_field *f)
 		ok = check_mapping(L, value);
 		break;
 	case SCOPES:
-		return push_scopes(L, value);
+		return push_scopes(L, value, "fields.");
 	default:
 		ok = check_text(L, value, "fields.", f->name);
 		break;
@@ -459,6 +498,11 @@ int stc_build(lua_State *L, const stc_operation *op, int first,
 	lua_concat(L, conn ? 4 : 2);
 	req->path = lua_tostring(L, -1);
 	return 1;
+}
+
+int stc_push_scopes(lua_State *L, int idx)
+{
+	return push_scopes(L, stc_absindex(L, idx), "");
 }
 
 void stc_request_push(lua_State *L, const stc_request *req)

@@ -36,7 +36,7 @@ typedef struct stc_operation {
 	const char *method;
 	const char *prefix;               /* the path up to the organization */
 	int with_connection;              /* then "/connections/{id}" */
-	const struct stc_field *fields;   /* what a body may hold; NULL: none */
+	const struct stc_field *fields;   /* a body's fields; NULL: no body */
 } stc_operation;
 
 /* update_connection, create_connection, ...; ends with a NULL name. */
@@ -51,6 +51,13 @@ extern const stc_operation stc_operations[];
  */
 int stc_build(lua_State *L, const stc_operation *op, int first,
 	stc_request *req);
+
+/*
+ * Push custom_scopes (a string or an array of scopes, at idx) in the form
+ * Stytch documents, and return 1; or push an invalid_argument error for
+ * "custom_scopes" and return 0.
+ */
+int stc_push_scopes(lua_State *L, int idx);
 
 /* Push req as a table {method, path, body, headers = {name = value}}. */
 void stc_request_push(lua_State *L, const stc_request *req);

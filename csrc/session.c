@@ -334,14 +334,16 @@ static void reset_body(stc_session *s)
 	s->overflow = 0;
 }
 
-int stc_session_perform(lua_State *L, int idx, const stc_request *req)
+/*
+ * Send req and read the whole answer into s->data.  Return 1 with the
+ * HTTP status in *status, or push nil, err and return 0.
+ */
+static int transfer(lua_State *L, stc_session *s, const stc_request *req,
+	long *status)
 {
-	stc_session *s = stc_session_check(L, idx);
 	struct curl_slist *extra, *headers;
 	CURL *e = s->easy;
 	CURLcode rc;
-	long status = 0;
-	int results;
 
 	headers = request_headers(L, s, req, &extra);
 	if (headers == NULL)
@@ -370,17 +372,65 @@ int stc_session_perform(lua_State *L, int idx, const stc_request *req)
 	curl_slist_free_all(extra);
 
 	if (s->overflow) {
-		results = stc_fail(L, STC_INVALID_RESPONSE,
+		reset_body(s);
+		stc_fail(L, STC_INVALID_RESPONSE,
 			"response body exceeds %d bytes", STC_MAX_BODY);
-	} else if (rc != CURLE_OK) {
-		results = fail_transport(L, s, rc);
-	} else {
-		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-		results = stc_response_push(L, status, s->data ? s->data : "",
-			s->len);
+		return 0;
 	}
+	if (rc != CURLE_OK) {
+		reset_body(s);
+		fail_transport(L, s, rc);
+		return 0;
+	}
+	*status = 0;
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+	return 1;
+}
+
+int stc_session_perform(lua_State *L, int idx, const stc_request *req)
+{
+	stc_session *s = stc_session_check(L, idx);
+	long status;
+	int results;
+
+	if (!transfer(L, s, req, &status))
+		return 2;
+	results = stc_response_push(L, status, s->data ? s->data : "", s->len);
 	reset_body(s);
 	return results;
+}
+
+/*
+ * session:get_document(path) -> status, body, content_type, location
+ * A plain GET of base_url .. path, for documents that are not Stytch's
+ * (OIDC discovery): nothing is read into the body but its bytes.
+ */
+static int session_get_document(lua_State *L)
+{
+	stc_session *s = stc_session_check(L, 1);
+	const char *path = luaL_checkstring(L, 2);
+	stc_request req = { "GET", NULL, NULL, 0, NULL, NULL };
+	char *content_type = NULL, *location = NULL;
+	long status;
+
+	luaL_argcheck(L, path[0] == '/', 2, "must begin with \"/\"");
+	req.path = path;
+	if (!transfer(L, s, &req, &status))
+		return 2;
+	lua_pushinteger(L, (lua_Integer)status);
+	lua_pushlstring(L, s->data ? s->data : "", s->len);
+	reset_body(s);
+	curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &content_type);
+	curl_easy_getinfo(s->easy, CURLINFO_REDIRECT_URL, &location);
+	if (content_type != NULL)
+		lua_pushstring(L, content_type);
+	else
+		lua_pushnil(L);
+	if (location != NULL)
+		lua_pushstring(L, location);
+	else
+		lua_pushnil(L);
+	return 4;
 }
 
 static int session_gc(lua_State *L)
@@ -414,6 +464,8 @@ void stc_session_open(lua_State *L)
 	lua_newtable(L);
 	lua_pushcfunction(L, session_gc);
 	lua_setfield(L, -2, "close");
+	lua_pushcfunction(L, session_get_document);
+	lua_setfield(L, -2, "get_document");
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);
 }

@@ -156,6 +156,9 @@ const char *stc_check_scope(const char *s, size_t len)
 		if (c < 0x21 || c == 0x22 || c == 0x5C || c > 0x7E)
 			return "must hold only scope characters "
 				"(RFC 6749 3.3)";
+		if (c == '%')
+			return "must not hold '%' other than a %20 between "
+				"scopes (write scopes plain)";
 	}
 	return NULL;
 }

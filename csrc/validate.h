@@ -24,7 +24,11 @@ const char *stc_check_base_url(const char *s, size_t len);
 /* A header value we build from caller input: visible ASCII only. */
 const char *stc_check_header_value(const char *s, size_t len);
 
-/* One OAuth 2.0 scope token (RFC 6749 section 3.3). */
+/*
+ * One OAuth 2.0 scope token (RFC 6749 section 3.3), without '%': Stytch
+ * reads custom_scopes percent-encoded, so a '%' in a scope could only be
+ * the start of an escape, sent once too often or not often enough.
+ */
 const char *stc_check_scope(const char *s, size_t len);
 
 #endif
