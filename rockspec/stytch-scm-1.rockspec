@@ -32,6 +32,11 @@ build = {
   type = "builtin",
   modules = {
     ["stytch"] = "lua/stytch/init.lua",
+    ["stytch.attribute_mapping"] = "lua/stytch/attribute_mapping.lua",
+    ["stytch.errors"] = "lua/stytch/errors.lua",
+    ["stytch.oidc"] = "lua/stytch/oidc.lua",
+    ["stytch.scopes"] = "lua/stytch/scopes.lua",
+    ["stytch.version"] = "lua/stytch/version.lua",
     ["stytch.core"] = {
       sources = {
         "csrc/compat.c", "csrc/core.c", "csrc/error.c", "csrc/json.c",

@@ -8,7 +8,9 @@ end
 
 local function connection_ids(res)
   local ids = {}
-  for i, conn in ipairs(res.oidc_connections) do ids[i] = conn.connection_id end
+  for i, conn in ipairs(res.oidc_connections) do
+    ids[i] = conn.connection_id
+  end
   table.sort(ids)
   return ids
 end

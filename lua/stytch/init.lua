@@ -8,8 +8,15 @@
 -- @module stytch
 
 local core = require "stytch.core"
+local errors = require "stytch.errors"
+local version = require "stytch.version"
 
-local stytch = { _VERSION = "0.1.0" }
+local stytch = {
+  _VERSION = version.version,
+  user_agent = version.user_agent,
+  attribute_mapping = require "stytch.attribute_mapping",
+  scopes = require "stytch.scopes",
+}
 
 local LIVE_URL = "https://api.stytch.com"
 local TEST_URL = "https://test.stytch.com"
@@ -19,16 +26,7 @@ local OPTIONS = {
   timeout = true, connect_timeout = true, cainfo = true,
 }
 
-local runtime = type(jit) == "table" and jit.version or _VERSION
-
-stytch.user_agent = ("lua-stytch/%s (%s; libcurl/%s)"):format(
-  stytch._VERSION, runtime, core.libcurl_version)
-
-local function invalid(field, rule)
-  return nil, setmetatable({
-    kind = "invalid_argument", field = field, message = field .. " " .. rule,
-  }, core.error_metatable)
-end
+local invalid = errors.invalid
 
 --- An environment variable, or nil when it is unset or empty.
 local function env(name)
@@ -44,9 +42,8 @@ local function session_settings(config)
   end
   for key in pairs(config) do
     if not OPTIONS[key] then
-      local named = type(key) == "string" and #key <= 40
-        and key:find("^[%w_]+$")
-      return invalid(named and "config." .. key or "config",
+      local named = errors.printable(key)
+      return invalid(named and "config." .. named or "config",
         "is not an option (known: project_id, secret, base_url, gateway, "
         .. "timeout, connect_timeout, cainfo)")
     end
@@ -190,7 +187,13 @@ local function default()
   return default_client
 end
 
-stytch.sso = { oidc = {} }
+local oidc = require "stytch.oidc"
+stytch.sso = {
+  oidc = {
+    missing_for_activation = oidc.missing_for_activation,
+    discover = oidc.discover,
+  },
+}
 
 -- The same calls at module level, on the default client.
 for _, call in ipairs(CALLS) do
