@@ -9,7 +9,7 @@ WARN       := -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \
 SOURCES    := $(wildcard csrc/*.c)
 HEADERS    := $(wildcard csrc/*.h)
 CURL_FLAGS  = $(shell pkg-config --cflags libcurl)
-CURL_LIBS   = $(shell pkg-config --libs libcurl)
+CURL_LIBS   = $(shell pkg-config --libs libcurl) -lm
 
 # pkg-config names of each runtime's headers.
 PC_lua5.1  := lua5.1

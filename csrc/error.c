@@ -45,42 +45,43 @@ void stc_error_push_argument(lua_State *L, const char *field,
 	lua_setfield(L, -2, "message");
 }
 
-/* Append err[key] to the buffer as " <value>" if it is a string or number. */
-static void add_field(lua_State *L, luaL_Buffer *b, const char *prefix,
-	const char *key, const char *suffix)
+/*
+ * Push prefix, err[key], suffix when err[key] is a string or a number, and
+ * return how many values were pushed.  Everything stays on the stack
+ * until lua_concat joins it, so no piece can be collected on the way.
+ */
+static int push_field(lua_State *L, const char *prefix, const char *key,
+	const char *suffix)
 {
-	lua_getfield(L, 1, key);
-	if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
-		const char *s = lua_tostring(L, -1);
+	int type;
 
+	lua_getfield(L, 1, key);
+	type = lua_type(L, -1);
+	if (type != LUA_TSTRING && type != LUA_TNUMBER) {
 		lua_pop(L, 1);
-		luaL_addstring(b, prefix);
-		luaL_addstring(b, s);
-		luaL_addstring(b, suffix);
-	} else {
-		lua_pop(L, 1);
+		return 0;
 	}
+	lua_pushstring(L, prefix);
+	lua_insert(L, -2);
+	lua_pushstring(L, suffix);
+	return 3;
 }
 
-/*
- * "stytch api 404 organization_not_found: <message> (request_id <id>)".
- * Fields are fetched one at a time so the buffer only ever holds strings
- * that are already anchored in the error table.
- */
+/* "stytch api 404 organization_not_found: <message> (request_id <id>)" */
 static int error_tostring(lua_State *L)
 {
-	luaL_Buffer b;
+	int n = 1;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
-	luaL_buffinit(L, &b);
-	luaL_addstring(&b, "stytch");
-	add_field(L, &b, " ", "kind", "");
-	add_field(L, &b, " ", "status_code", "");
-	add_field(L, &b, " ", "error_type", "");
-	add_field(L, &b, ": ", "message", "");
-	add_field(L, &b, " (request_id ", "request_id", ")");
-	luaL_pushresult(&b);
+	luaL_checkstack(L, 16, "formatting an error");
+	lua_pushliteral(L, "stytch");
+	n += push_field(L, " ", "kind", "");
+	n += push_field(L, " ", "status_code", "");
+	n += push_field(L, " ", "error_type", "");
+	n += push_field(L, ": ", "message", "");
+	n += push_field(L, " (request_id ", "request_id", ")");
+	lua_concat(L, n);
 	return 1;
 }
 

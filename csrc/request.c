@@ -17,7 +17,10 @@
 #include "json.h"
 #include "validate.h"
 
-enum field_kind { TEXT, URL, PROVIDER, MAPPING, SCOPES };
+enum field_kind { TEXT, URL, ISSUER, PROVIDER, MAPPING, SCOPES };
+
+/* Longer ids than this are refused: Stytch's are far shorter. */
+#define STC_MAX_ID 1024
 
 struct stc_field {
 	const char *name;
@@ -28,7 +31,7 @@ static const struct stc_field update_fields[] = {
 	{ "display_name", TEXT },
 	{ "client_id", TEXT },
 	{ "client_secret", TEXT },
-	{ "issuer", URL },
+	{ "issuer", ISSUER },
 	{ "authorization_url", URL },
 	{ "token_url", URL },
 	{ "userinfo_url", URL },
@@ -111,14 +114,16 @@ static int check_id(lua_State *L, int idx, const char *name)
 	s = lua_tolstring(L, idx, &len);
 	if (len == 0)
 		return reject(L, "", name, "must not be empty");
-	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return reject(L, "", name, "must not be \".\" or \"..\"");
 	if (strlen(s) != len)
 		return reject(L, "", name, "must not contain a NUL byte");
+	if (len > STC_MAX_ID)
+		return reject(L, "", name, "must be at most 1024 bytes long");
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return reject(L, "", name, "must not be \".\" or \"..\"");
 	return 1;
 }
 
-static int check_url(lua_State *L, int idx, const char *name)
+static int check_url(lua_State *L, int idx, const char *name, int issuer)
 {
 	size_t len;
 	const char *s, *rule;
@@ -126,20 +131,27 @@ static int check_url(lua_State *L, int idx, const char *name)
 	if (!check_text(L, idx, "fields.", name))
 		return 0;
 	s = lua_tolstring(L, idx, &len);
-	rule = stc_check_https_url(s, len);
+	rule = issuer ? stc_check_issuer(s, len) : stc_check_https_url(s, len);
 	return rule == NULL ? 1 : reject(L, "fields.", name, rule);
+}
+
+/* The Lua string at idx equals the C string name, NUL bytes and all. */
+static int same_name(lua_State *L, int idx, const char *name)
+{
+	size_t len;
+	const char *s = lua_tolstring(L, idx, &len);
+
+	return len == strlen(name) && memcmp(s, name, len) == 0;
 }
 
 static int check_provider(lua_State *L, int idx)
 {
-	const char *s;
 	int i;
 
 	if (!check_text(L, idx, "fields.", "identity_provider"))
 		return 0;
-	s = lua_tostring(L, idx);
 	for (i = 0; providers[i] != NULL; i++)
-		if (strcmp(s, providers[i]) == 0)
+		if (same_name(L, idx, providers[i]))
 			return 1;
 	return reject(L, "fields.", "identity_provider",
 		"must be one of the documented providers (okta, "
@@ -277,11 +289,17 @@ static int push_scopes(lua_State *L, int idx, const char *prefix)
 			return reject(L, prefix, name, rule);
 	}
 
+	/*
+	 * Then join them.  Each scope is pushed before it is added, so it
+	 * stays anchored even if a finalizer run by the buffer's growth
+	 * changes the caller's array.
+	 */
 	luaL_buffinit(L, &b);
 	while ((scope = next_scope(&again, &len, &bad)) != NULL) {
 		if (!first)
 			luaL_addstring(&b, "%20");
-		luaL_addlstring(&b, scope, len);
+		lua_pushlstring(L, scope, len);
+		luaL_addvalue(&b);
 		first = 0;
 	}
 	luaL_pushresult(&b);
@@ -299,6 +317,19 @@ static void squash(const char *s, char *out, size_t size)
 	out[n] = '\0';
 }
 
+/* A key plain enough to repeat in a message: a-z, 0-9, _, short. */
+static int plain_name(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 32)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return 0;
+	return 1;
+}
+
 static int reject_unknown(lua_State *L, const stc_operation *op, int key)
 {
 	const struct stc_field *fields = op->fields;
@@ -311,9 +342,13 @@ static int reject_unknown(lua_State *L, const stc_operation *op, int key)
 		return reject(L, "", "fields",
 			"must have field names as keys");
 	name = lua_tolstring(L, key, &len);
-	if (len > 40 || stc_check_header_value(name, len) != NULL)
-		return reject(L, "", "fields",
-			"has a key that is not a field name");
+	if (!plain_name(name, len)) {
+		lua_pushfstring(L, "has a key that is not a field of %s",
+			op->name);
+		reject(L, "", "fields", lua_tostring(L, -1));
+		lua_remove(L, -2);
+		return 0;
+	}
 
 	squash(name, have, sizeof have);
 	for (i = 0; fields[i].name != NULL; i++) {
@@ -332,13 +367,14 @@ static int reject_unknown(lua_State *L, const stc_operation *op, int key)
 	return 0;
 }
 
-static const struct stc_field *find_field(const struct stc_field *fields,
-	const char *name)
+/* The field named by the string at idx, or NULL. */
+static const struct stc_field *find_field(lua_State *L,
+	const struct stc_field *fields, int idx)
 {
 	int i;
 
 	for (i = 0; fields[i].name != NULL; i++)
-		if (strcmp(name, fields[i].name) == 0)
+		if (same_name(L, idx, fields[i].name))
 			return &fields[i];
 	return NULL;
 }
@@ -351,7 +387,8 @@ static int push_field(lua_State *L, const struct stc_field *f)
 
 	switch (f->kind) {
 	case URL:
-		ok = check_url(L, value, f->name);
+	case ISSUER:
+		ok = check_url(L, value, f->name, f->kind == ISSUER);
 		break;
 	case PROVIDER:
 		ok = check_provider(L, value);
@@ -384,7 +421,7 @@ static int push_body(lua_State *L, const stc_operation *op, int fields)
 		const struct stc_field *f = NULL;
 
 		if (lua_type(L, -2) == LUA_TSTRING)
-			f = find_field(op->fields, lua_tostring(L, -2));
+			f = find_field(L, op->fields, -2);
 		if (f == NULL) {
 			reject_unknown(L, op, -2);
 			lua_replace(L, body);
@@ -409,11 +446,19 @@ static int push_body(lua_State *L, const stc_operation *op, int fields)
 	return 1;
 }
 
-/* Read opts.session_token and opts.session_jwt; reject anything else. */
+/*
+ * Read opts.session_token and opts.session_jwt; reject anything else.
+ * The two values are pushed (nil when absent) and req points into those
+ * copies, so a finalizer that empties opts can't free them mid-call.
+ */
 static int read_opts(lua_State *L, int opts, stc_request *req)
 {
+	int token = lua_gettop(L) + 1, jwt = token + 1;
+
 	req->session_token = NULL;
 	req->session_jwt = NULL;
+	lua_pushnil(L);
+	lua_pushnil(L);
 	if (lua_isnoneornil(L, opts))
 		return 1;
 	if (!lua_istable(L, opts))
@@ -421,17 +466,20 @@ static int read_opts(lua_State *L, int opts, stc_request *req)
 
 	lua_pushnil(L);
 	while (lua_next(L, opts)) {
-		const char *key = lua_type(L, -2) == LUA_TSTRING
-			? lua_tostring(L, -2) : "";
-		const char **slot = NULL;
+		int slot = 0;
 		size_t len;
-		const char *rule;
+		const char *key = "", *value, *rule;
 
-		if (strcmp(key, "session_token") == 0)
-			slot = &req->session_token;
-		else if (strcmp(key, "session_jwt") == 0)
-			slot = &req->session_jwt;
-		if (slot == NULL) {
+		if (lua_type(L, -2) == LUA_TSTRING
+		    && same_name(L, -2, "session_token")) {
+			slot = token;
+			key = "session_token";
+		} else if (lua_type(L, -2) == LUA_TSTRING
+			   && same_name(L, -2, "session_jwt")) {
+			slot = jwt;
+			key = "session_jwt";
+		}
+		if (slot == 0) {
 			lua_pop(L, 2);
 			return reject(L, "", "opts", "has an unknown option "
 				"(known: session_token, session_jwt)");
@@ -442,16 +490,18 @@ static int read_opts(lua_State *L, int opts, stc_request *req)
 			lua_pop(L, 1);
 			return 0;
 		}
-		*slot = lua_tolstring(L, -1, &len);
-		rule = stc_check_header_value(*slot, len);
+		value = lua_tolstring(L, -1, &len);
+		rule = stc_check_header_value(value, len);
 		if (rule != NULL) {
 			reject(L, "opts.", key, rule);
 			lua_replace(L, -3);
 			lua_pop(L, 1);
 			return 0;
 		}
-		lua_pop(L, 1);
+		lua_replace(L, slot);
 	}
+	req->session_token = lua_tostring(L, token);
+	req->session_jwt = lua_tostring(L, jwt);
 	return 1;
 }
 

@@ -57,11 +57,22 @@ int stc_response_push(lua_State *L, long status, const char *body,
 {
 	int ok = stc_json_decode(L, body, len);
 
-	if (!ok || !lua_istable(L, -1)) {
-		lua_pop(L, 1);
+	if (!ok) {
+		/* cjson says what and where, never quoting the body. */
+		const char *why = lua_tostring(L, -1);
+
 		stc_fail(L, STC_INVALID_RESPONSE, len == 0
 			? "HTTP %d with an empty body"
-			: "HTTP %d with a body that is not a JSON object",
+			: "HTTP %d with a body that is not valid JSON (%s)",
+			(int)status, why ? why : "?");
+		lua_remove(L, -3);
+		set_status(L, lua_gettop(L), status);
+		return 2;
+	}
+	if (!lua_istable(L, -1)) {
+		lua_pop(L, 1);
+		stc_fail(L, STC_INVALID_RESPONSE,
+			"HTTP %d with a body that is not a JSON object",
 			(int)status);
 		set_status(L, lua_gettop(L), status);
 		return 2;

@@ -8,6 +8,7 @@
  * - Only libcurl's own C callbacks run during a transfer; no Lua code runs
  *   inside curl_easy_perform, so no Lua error can unwind through libcurl.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,8 @@ typedef struct stc_session {
 	char *data;                       /* the response body being read */
 	size_t len, cap;
 	int overflow;
+	int busy;                         /* a call is under way */
+	int close_pending;                /* close() came during that call */
 	char errbuf[CURL_ERROR_SIZE];
 } stc_session;
 
@@ -74,21 +77,36 @@ static void session_close(stc_session *s)
 	s->len = s->cap = 0;
 }
 
-/* config[key] as a string or NULL when absent; a wrong type sets *bad. */
-static const char *opt_string(lua_State *L, const char *key, int *bad)
+/*
+ * Push config[key] and return it as a string, or NULL when it is absent.
+ * The value stays on the stack, so a finalizer that changes the config
+ * table can't free it while the session is made.  *rule is set when it
+ * is there but no string, or holds a NUL byte.
+ */
+static const char *opt_string(lua_State *L, const char *key,
+	const char **rule)
 {
-	const char *s = NULL;
+	size_t len;
+	const char *s;
 
 	lua_getfield(L, 1, key);
-	if (lua_type(L, -1) == LUA_TSTRING)
-		s = lua_tostring(L, -1);
-	else if (!lua_isnil(L, -1))
-		*bad = 1;
-	lua_pop(L, 1);  /* still anchored in the config table */
+	if (lua_isnil(L, -1))
+		return NULL;
+	if (lua_type(L, -1) != LUA_TSTRING) {
+		*rule = "must be a string";
+		return NULL;
+	}
+	s = lua_tolstring(L, -1, &len);
+	if (strlen(s) != len)
+		*rule = "must not contain a NUL byte";
 	return s;
 }
 
-/* config[key] in seconds, as milliseconds; *bad is set unless > 0. */
+/*
+ * config[key] in seconds, as whole milliseconds rounded up (libcurl reads
+ * 0 as "no limit", so a tiny timeout must not round down to it); *bad is
+ * set unless 0 < seconds <= 86400.
+ */
 static long opt_millis(lua_State *L, const char *key, double fallback,
 	int *bad)
 {
@@ -102,7 +120,7 @@ static long opt_millis(lua_State *L, const char *key, double fallback,
 	lua_pop(L, 1);
 	if (!(seconds > 0 && seconds <= 86400))
 		*bad = 1;
-	return (long)(seconds * 1000 + 0.5);
+	return *bad ? 0 : (long)ceil(seconds * 1000);
 }
 
 static int fail_config(lua_State *L, const char *field, const char *rule)
@@ -167,6 +185,12 @@ static int setup_easy(stc_session *s, const char *user, const char *password,
 	SET(CURLOPT_USERAGENT, agent);
 	if (cainfo != NULL)
 		SET(CURLOPT_CAINFO, cainfo);
+	/*
+	 * Plain http is allowed only because a loopback host keeps it on this
+	 * machine; a proxy from the environment would carry it off.
+	 */
+	if (stc_is_plain_http(s->base_url))
+		SET(CURLOPT_PROXY, "");
 	if (user != NULL) {
 		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		SET(CURLOPT_USERNAME, user);
@@ -178,45 +202,51 @@ static int setup_easy(stc_session *s, const char *user, const char *password,
 
 int stc_session_new(lua_State *L)
 {
-	int bad_type = 0, bad_timeout = 0, bad_connect = 0;
-	const char *base, *user, *password, *agent, *cainfo, *rule;
+	static const char *const names[] = {
+		"base_url", "project_id", "secret", "user_agent", "cainfo"
+	};
+	const char *value[5], *rule = NULL;
+	int bad_timeout = 0, bad_connect = 0, i;
 	long timeout, connect;
 	size_t base_len;
 	stc_session *s;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
-	base = opt_string(L, "base_url", &bad_type);
-	user = opt_string(L, "project_id", &bad_type);
-	password = opt_string(L, "secret", &bad_type);
-	agent = opt_string(L, "user_agent", &bad_type);
-	cainfo = opt_string(L, "cainfo", &bad_type);
+	lua_settop(L, 1);
+	for (i = 0; i < 5; i++) {
+		value[i] = opt_string(L, names[i], &rule);
+		if (rule != NULL)
+			return fail_config(L, names[i], rule);
+	}
 	timeout = opt_millis(L, "timeout", 30, &bad_timeout);
 	connect = opt_millis(L, "connect_timeout", 10, &bad_connect);
 
-	if (bad_type)
-		return fail_config(L, "config", "must hold strings for "
-			"base_url, project_id, secret, user_agent and cainfo");
 	if (bad_timeout)
 		return fail_config(L, "timeout", "must be a number of seconds "
 			"above 0 and at most 86400");
 	if (bad_connect)
 		return fail_config(L, "connect_timeout", "must be a number of "
 			"seconds above 0 and at most 86400");
-	if (base == NULL)
+	if (value[0] == NULL)
 		return fail_config(L, "base_url", "is required");
-	rule = stc_check_base_url(base, strlen(base));
+	rule = stc_check_base_url(value[0], strlen(value[0]));
 	if (rule != NULL)
 		return fail_config(L, "base_url", rule);
-	if ((user == NULL) != (password == NULL))
+	if ((value[1] == NULL) != (value[2] == NULL))
 		return fail_config(L, "secret", "and project_id go together");
+	if (value[3] == NULL)
+		value[3] = "lua-stytch";
+	rule = stc_check_user_agent(value[3], strlen(value[3]));
+	if (rule != NULL)
+		return fail_config(L, "user_agent", rule);
 
 	/* A safe, closed state first; __gc copes with any step failing. */
 	s = lua_newuserdata(L, sizeof *s);
 	memset(s, 0, sizeof *s);
 	stc_setmetatable(L, STC_SESSION_MT);
 
-	base_len = strlen(base);
-	while (base_len > 0 && base[base_len - 1] == '/')
+	base_len = strlen(value[0]);
+	while (base_len > 0 && value[0][base_len - 1] == '/')
 		base_len--;
 	s->base_url = malloc(base_len + 1);
 	s->easy = curl_easy_init();
@@ -228,10 +258,10 @@ int stc_session_new(lua_State *L)
 		return luaL_error(L,
 			"stytch: out of memory creating a session");
 	}
-	memcpy(s->base_url, base, base_len);
+	memcpy(s->base_url, value[0], base_len);
 	s->base_url[base_len] = '\0';
-	if (!setup_easy(s, user, password, agent ? agent : "lua-stytch",
-			cainfo, timeout, connect)) {
+	if (!setup_easy(s, value[1], value[2], value[3], value[4], timeout,
+			connect)) {
 		session_close(s);
 		return luaL_error(L, "stytch: libcurl refused an option "
 			"(is it older than 7.85?)");
@@ -243,9 +273,33 @@ stc_session *stc_session_check(lua_State *L, int idx)
 {
 	stc_session *s = luaL_checkudata(L, idx, STC_SESSION_MT);
 
-	if (s->easy == NULL)
+	if (s->easy == NULL || s->close_pending)
 		luaL_error(L, "stytch: the client is closed");
 	return s;
+}
+
+/*
+ * A call may allocate, so a finalizer may run in the middle of it.  One
+ * that calls close() only marks the session, and the call closes it as it
+ * ends; one that makes another call on the same session is refused, as
+ * the two would share the handle and the body buffer.
+ */
+static stc_session *begin_call(lua_State *L, int idx)
+{
+	stc_session *s = stc_session_check(L, idx);
+
+	if (s->busy)
+		luaL_error(L, "stytch: the client is already in a call "
+			"(one client serves one call at a time)");
+	s->busy = 1;
+	return s;
+}
+
+static void end_call(stc_session *s)
+{
+	s->busy = 0;
+	if (s->close_pending)
+		session_close(s);
 }
 
 /*
@@ -372,9 +426,14 @@ static int transfer(lua_State *L, stc_session *s, const stc_request *req,
 	curl_slist_free_all(extra);
 
 	if (s->overflow) {
+		*status = 0;
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
 		reset_body(s);
-		stc_fail(L, STC_INVALID_RESPONSE,
-			"response body exceeds %d bytes", STC_MAX_BODY);
+		stc_fail(L, STC_INVALID_RESPONSE, "the response body exceeds "
+			"%d bytes and was not read; the request may have taken "
+			"effect", STC_MAX_BODY);
+		lua_pushinteger(L, (lua_Integer)*status);
+		lua_setfield(L, -2, "status_code");
 		return 0;
 	}
 	if (rc != CURLE_OK) {
@@ -389,14 +448,16 @@ static int transfer(lua_State *L, stc_session *s, const stc_request *req,
 
 int stc_session_perform(lua_State *L, int idx, const stc_request *req)
 {
-	stc_session *s = stc_session_check(L, idx);
+	stc_session *s = begin_call(L, idx);
 	long status;
-	int results;
+	int results = 2;
 
-	if (!transfer(L, s, req, &status))
-		return 2;
-	results = stc_response_push(L, status, s->data ? s->data : "", s->len);
-	reset_body(s);
+	if (transfer(L, s, req, &status)) {
+		results = stc_response_push(L, status,
+			s->data ? s->data : "", s->len);
+		reset_body(s);
+	}
+	end_call(s);
 	return results;
 }
 
@@ -407,35 +468,46 @@ int stc_session_perform(lua_State *L, int idx, const stc_request *req)
  */
 static int session_get_document(lua_State *L)
 {
-	stc_session *s = stc_session_check(L, 1);
 	const char *path = luaL_checkstring(L, 2);
 	stc_request req = { "GET", NULL, NULL, 0, NULL, NULL };
 	char *content_type = NULL, *location = NULL;
+	stc_session *s;
 	long status;
 
 	luaL_argcheck(L, path[0] == '/', 2, "must begin with \"/\"");
 	req.path = path;
-	if (!transfer(L, s, &req, &status))
+	s = begin_call(L, 1);
+	if (!transfer(L, s, &req, &status)) {
+		end_call(s);
 		return 2;
+	}
 	lua_pushinteger(L, (lua_Integer)status);
 	lua_pushlstring(L, s->data ? s->data : "", s->len);
 	reset_body(s);
 	curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &content_type);
 	curl_easy_getinfo(s->easy, CURLINFO_REDIRECT_URL, &location);
-	if (content_type != NULL)
-		lua_pushstring(L, content_type);
-	else
-		lua_pushnil(L);
-	if (location != NULL)
-		lua_pushstring(L, location);
-	else
-		lua_pushnil(L);
+	lua_pushstring(L, content_type);  /* nil for NULL */
+	lua_pushstring(L, location);
+	end_call(s);
 	return 4;
 }
 
+/* __gc and __close: the session is going, close it now. */
 static int session_gc(lua_State *L)
 {
 	session_close(luaL_checkudata(L, 1, STC_SESSION_MT));
+	return 0;
+}
+
+/* close(): idempotent; during a call, at the end of that call. */
+static int session_close_method(lua_State *L)
+{
+	stc_session *s = luaL_checkudata(L, 1, STC_SESSION_MT);
+
+	if (s->busy)
+		s->close_pending = 1;
+	else
+		session_close(s);
 	return 0;
 }
 
@@ -462,7 +534,7 @@ void stc_session_open(lua_State *L)
 	luaL_newmetatable(L, STC_SESSION_MT);
 	stc_setfuncs(L, meta, 0);
 	lua_newtable(L);
-	lua_pushcfunction(L, session_gc);
+	lua_pushcfunction(L, session_close_method);
 	lua_setfield(L, -2, "close");
 	lua_pushcfunction(L, session_get_document);
 	lua_setfield(L, -2, "get_document");

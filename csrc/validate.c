@@ -1,5 +1,11 @@
 /* validate.c: value rules shared by the request builder and the session. */
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -44,6 +50,9 @@ const char *stc_check_utf8(const char *s, size_t len)
 	return NULL;
 }
 
+/* Longer URLs than this are refused before libcurl's parser sees them. */
+#define STC_MAX_URL 8192
+
 /* Parse s with libcurl; NULL on any failure, including a NUL inside s. */
 static CURLU *parse_url(const char *s, size_t len)
 {
@@ -59,51 +68,140 @@ static CURLU *parse_url(const char *s, size_t len)
 	return u;
 }
 
-/* True when part of u is present (and non-empty, for the host). */
+/* True when part of u is there at all, even empty ("https://:pw@h"). */
 static int has_part(CURLU *u, CURLUPart part)
 {
 	char *value = NULL;
-	int present = curl_url_get(u, part, &value, 0) == CURLUE_OK
-		&& value != NULL && value[0] != '\0';
+	int present = curl_url_get(u, part, &value, 0) == CURLUE_OK;
 
 	curl_free(value);
 	return present;
 }
 
-static int scheme_is(CURLU *u, const char *scheme)
+/* Only characters RFC 3986 allows in a URI, and a "<scheme>://" start. */
+static int plain_uri_text(const char *s, size_t len, const char *scheme)
 {
-	char *value = NULL;
-	int same = curl_url_get(u, CURLUPART_SCHEME, &value, 0) == CURLUE_OK
-		&& strcmp(value, scheme) == 0;
+	size_t i, n = strlen(scheme);
 
-	curl_free(value);
-	return same;
+	if (len < n + 3 || strncasecmp(s, scheme, n) != 0
+	    || strncmp(s + n, "://", 3) != 0)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c >= 0x7F || strchr("\"<>\\^`{|}", c))
+			return 0;
+	}
+	return 1;
+}
+
+/* A DNS name: labels of letters, digits and inner hyphens. */
+static int dns_name(const char *host)
+{
+	size_t label = 0;
+	const char *p;
+
+	for (p = host; ; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0 || label > 63 || p[-1] == '-')
+				return 0;
+			if (*p == '\0')
+				return 1;
+			label = 0;
+		} else if (isalnum((unsigned char)*p) || *p == '-') {
+			if (label == 0 && *p == '-')
+				return 0;
+			label++;
+		} else {
+			return 0;
+		}
+	}
+}
+
+/* An IPv4 or bracketed IPv6 address (no zone id), or a DNS name. */
+static int good_host(const char *host)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	char inner[INET6_ADDRSTRLEN + 1];
+	size_t len = strlen(host);
+
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+		if (len - 2 >= sizeof inner)
+			return 0;
+		memcpy(inner, host + 1, len - 2);
+		inner[len - 2] = '\0';
+		return inet_pton(AF_INET6, inner, addr) == 1;
+	}
+	return inet_pton(AF_INET, host, addr) == 1 || dns_name(host);
+}
+
+/*
+ * Rules shared by every URL we accept: plain URI text starting with
+ * "<scheme>://", a sound host, no credentials, no fragment, a port that is
+ * not 0.  Returns the broken rule or NULL; *u is the parsed URL on success.
+ */
+static const char *check_url(const char *s, size_t len, const char *scheme,
+	CURLU **u)
+{
+	char *host = NULL, *port = NULL;
+	const char *rule = NULL;
+
+	*u = NULL;
+	if (len > STC_MAX_URL)
+		return "must be at most 8192 bytes long";
+	if (!plain_uri_text(s, len, scheme) || (*u = parse_url(s, len)) == NULL)
+		return NULL;  /* the caller names its own rule */
+	if (curl_url_get(*u, CURLUPART_HOST, &host, 0) != CURLUE_OK
+	    || !good_host(host) || has_part(*u, CURLUPART_ZONEID))
+		rule = "must have a valid host";
+	else if (has_part(*u, CURLUPART_USER) || has_part(*u, CURLUPART_PASSWORD))
+		rule = "must not carry credentials";
+	else if (memchr(s, '#', len) != NULL)
+		rule = "must not have a fragment";
+	else if (curl_url_get(*u, CURLUPART_PORT, &port, 0) == CURLUE_OK
+		 && strcmp(port, "0") == 0)
+		rule = "must not use port 0";
+	curl_free(host);
+	curl_free(port);
+	if (rule != NULL) {
+		curl_url_cleanup(*u);
+		*u = NULL;
+	}
+	return rule;
 }
 
 const char *stc_check_https_url(const char *s, size_t len)
 {
-	const char *rule = "must be an absolute https URL";
-	CURLU *u = parse_url(s, len);
+	CURLU *u;
+	const char *rule = check_url(s, len, "https", &u);
 
-	if (u != NULL && scheme_is(u, "https") && has_part(u, CURLUPART_HOST))
-		rule = NULL;
+	if (rule == NULL && u == NULL)
+		rule = "must be an absolute https URL";
 	curl_url_cleanup(u);
 	return rule;
 }
 
-/* localhost, [::1], or an IPv4 address in 127.0.0.0/8 as libcurl wrote it. */
+const char *stc_check_issuer(const char *s, size_t len)
+{
+	const char *rule = stc_check_https_url(s, len);
+
+	if (rule == NULL && memchr(s, '?', len) != NULL)
+		rule = "must not have a query (OpenID Connect Discovery 1.0, 2)";
+	return rule;
+}
+
+/* localhost, ::1, or an IPv4 address in 127.0.0.0/8. */
 static int is_loopback(CURLU *u)
 {
+	unsigned char v4[4];
 	char *host = NULL;
-	int loopback = 0;
+	int loopback;
 
 	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
 		return 0;
-	if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0) {
-		loopback = 1;
-	} else if (strncmp(host, "127.", 4) == 0) {
-		loopback = strspn(host, "0123456789.") == strlen(host);
-	}
+	loopback = strcmp(host, "localhost") == 0
+		|| strcmp(host, "[::1]") == 0
+		|| (inet_pton(AF_INET, host, v4) == 1 && v4[0] == 127);
 	curl_free(host);
 	return loopback;
 }
@@ -111,21 +209,37 @@ static int is_loopback(CURLU *u)
 const char *stc_check_base_url(const char *s, size_t len)
 {
 	const char *rule = NULL;
-	CURLU *u = parse_url(s, len);
+	CURLU *u = NULL;
 
-	if (u == NULL || !has_part(u, CURLUPART_HOST))
-		rule = "must be an absolute http(s) URL";
-	else if (has_part(u, CURLUPART_QUERY)
-		 || has_part(u, CURLUPART_FRAGMENT))
-		rule = "must not have a query or a fragment";
-	else if (has_part(u, CURLUPART_USER))
-		rule = "must not carry credentials";
-	else if (!scheme_is(u, "https")
-		 && !(scheme_is(u, "http") && is_loopback(u)))
-		rule = "must be https "
-			"(http is allowed only for loopback hosts)";
+	if (memchr(s, '?', len) != NULL || memchr(s, '#', len) != NULL)
+		return "must not have a query or a fragment";
+	if (len >= 5 && strncasecmp(s, "http:", 5) == 0) {
+		rule = check_url(s, len, "http", &u);
+		if (rule == NULL && (u == NULL || !is_loopback(u)))
+			rule = "must be https (http is allowed only for "
+				"loopback hosts)";
+	} else {
+		rule = check_url(s, len, "https", &u);
+		if (rule == NULL && u == NULL)
+			rule = "must be an absolute https URL";
+	}
 	curl_url_cleanup(u);
 	return rule;
+}
+
+int stc_is_plain_http(const char *s)
+{
+	return strncasecmp(s, "http:", 5) == 0;
+}
+
+const char *stc_check_user_agent(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7E)
+			return "must be printable ASCII";
+	return len == 0 ? "must not be empty" : NULL;
 }
 
 const char *stc_check_header_value(const char *s, size_t len)

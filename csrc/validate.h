@@ -12,14 +12,29 @@
 /* Well-formed UTF-8, no overlongs, no surrogates, nothing past U+10FFFF. */
 const char *stc_check_utf8(const char *s, size_t len);
 
-/* An absolute https URL with a host, as libcurl's URL parser reads it. */
+/*
+ * An absolute https URL, as libcurl's URL parser reads it, written in
+ * plain URI characters, with a sound host (a DNS name or an IP address),
+ * no credentials, no fragment, at most 8192 bytes.  A query is allowed:
+ * some providers' endpoints carry one.
+ */
 const char *stc_check_https_url(const char *s, size_t len);
+
+/* An issuer: an https URL as above, without a query either. */
+const char *stc_check_issuer(const char *s, size_t len);
 
 /*
  * A base URL for the API: https, or http when the host is a loopback
- * address (127.0.0.0/8, ::1, localhost); no query, no fragment.
+ * address (127.0.0.0/8, ::1, localhost); no query, no fragment, no
+ * credentials.
  */
 const char *stc_check_base_url(const char *s, size_t len);
+
+/* True for an http: (not https:) URL that stc_check_base_url accepted. */
+int stc_is_plain_http(const char *s);
+
+/* A User-Agent value: printable ASCII. */
+const char *stc_check_user_agent(const char *s, size_t len);
 
 /* A header value we build from caller input: visible ASCII only. */
 const char *stc_check_header_value(const char *s, size_t len);

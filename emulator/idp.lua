@@ -15,6 +15,7 @@
 --   html502   a proxy's HTML 502
 --   empty500  a 500 with no body
 --   oauth400  an OAuth 2.0 shaped error body
+--   huge      a 200 whose JSON body is 9 MiB
 -- Anything else is a 404.
 
 package.path = (arg[0]:match("^(.*/)") or "./") .. "?.lua;" .. package.path
@@ -67,6 +68,10 @@ local FAULTS = {
   end,
   empty500 = function(stream)
     common.respond(stream, 500, "", "text/plain")
+  end,
+  huge = function(stream)
+    common.respond(stream, 200,
+      '{"pad":"' .. ("x"):rep(9 * 1024 * 1024) .. '"}')
   end,
   oauth400 = function(stream)
     common.respond(stream, 400, {

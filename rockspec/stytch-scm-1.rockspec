@@ -43,7 +43,7 @@ build = {
         "csrc/request.c", "csrc/response.c", "csrc/session.c",
         "csrc/validate.c",
       },
-      libraries = { "curl" },
+      libraries = { "curl", "m" },
       incdirs = { "$(CURL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)" },
     },

@@ -91,7 +91,7 @@ describe("making a client", function()
       "base_url must be a string, got boolean" },
     { { gateway = "https://gw.example", secret = "s" },
       "gateway takes no project_id, secret or base_url" },
-    { { gateway = "http://gw.example" }, "base_url must be https" },
+    { { gateway = "http://gw.example" }, "gateway must be https" },
   } do
     it("refuses a config with " .. case[2], function()
       local ok, message = pcall(stytch.client, case[1])

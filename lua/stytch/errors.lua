@@ -24,7 +24,7 @@ end
 
 --- A name fit to show in a message: short and plain, or nil.
 function errors.printable(name)
-  if type(name) == "string" and #name <= 40 and name:find("^[%w_%-]+$") then
+  if type(name) == "string" and #name <= 32 and name:find("^[%w_]+$") then
     return name
   end
 end

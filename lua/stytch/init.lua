@@ -59,14 +59,16 @@ local function session_settings(config)
     timeout = config.timeout,
     connect_timeout = config.connect_timeout,
     cainfo = config.cainfo,
-    user_agent = stytch.user_agent,
+    user_agent = version.user_agent,
   }
   if settings.cainfo ~= nil then
-    local file = type(settings.cainfo) == "string" and io.open(settings.cainfo)
-    if not file then
+    -- A directory opens, but can't be read.
+    local file = io.open(settings.cainfo)
+    local readable = file and file:read(0)
+    if file then file:close() end
+    if not readable then
       return invalid("cainfo", "must name a readable CA bundle file")
     end
-    file:close()
   end
 
   if config.gateway ~= nil then
@@ -97,7 +99,8 @@ local Client = {}
 Client.__index = Client
 
 function Client.__tostring(client)
-  return "stytch.client (" .. tostring(client.base_url) .. ")"
+  return "stytch.client (" .. tostring(client.base_url)
+    .. (client.is_closed() and ", closed)" or ")")
 end
 
 function Client.__close(client)
@@ -129,7 +132,12 @@ local function new_client(config)
   local settings, err = session_settings(config)
   if not settings then return nil, err end
   local session, session_err = core.session(settings)
-  if not session then return nil, session_err end
+  if not session then
+    if config.gateway ~= nil and session_err.field == "base_url" then
+      return invalid("gateway", session_err.message:gsub("^base_url ", ""))
+    end
+    return nil, session_err
+  end
 
   local client = { base_url = settings.base_url, sso = { oidc = {} } }
   local closed = false
@@ -138,9 +146,14 @@ local function new_client(config)
     local place, name = call[1], call[2]
     local method = session[name]
     local home = place and client.sso[place] or client.sso
-    home[name] = function(...)
+    local where = place and "client.sso." .. place or "client.sso"
+    home[name] = function(first, ...)
       if closed then error("stytch: the client is closed", 2) end
-      return method(session, ...)
+      if first == home then
+        error(("stytch: call %s.%s with a dot, not a colon")
+          :format(where, name), 2)
+      end
+      return method(session, first, ...)
     end
   end
 
@@ -148,6 +161,11 @@ local function new_client(config)
   function client.close()
     closed = true
     session:close()
+  end
+
+  --- Whether `close` was called.
+  function client.is_closed()
+    return closed
   end
 
   return setmetatable(client, Client)
