@@ -429,9 +429,9 @@ static int transfer(lua_State *L, stc_session *s, const stc_request *req,
 		*status = 0;
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
 		reset_body(s);
-		stc_fail(L, STC_INVALID_RESPONSE, "the response body exceeds "
-			"%d bytes and was not read; the request may have taken "
-			"effect", STC_MAX_BODY);
+		stc_fail(L, STC_INVALID_RESPONSE, "the response body "
+			"exceeds %d bytes and was not read; the request may "
+			"have taken effect", STC_MAX_BODY);
 		lua_pushinteger(L, (lua_Integer)*status);
 		lua_setfield(L, -2, "status_code");
 		return 0;

@@ -149,12 +149,16 @@ static const char *check_url(const char *s, size_t len, const char *scheme,
 	*u = NULL;
 	if (len > STC_MAX_URL)
 		return "must be at most 8192 bytes long";
-	if (!plain_uri_text(s, len, scheme) || (*u = parse_url(s, len)) == NULL)
-		return NULL;  /* the caller names its own rule */
+	/* Not a URL of this scheme at all: the caller names its own rule. */
+	if (!plain_uri_text(s, len, scheme))
+		return NULL;
+	if ((*u = parse_url(s, len)) == NULL)
+		return NULL;
 	if (curl_url_get(*u, CURLUPART_HOST, &host, 0) != CURLUE_OK
 	    || !good_host(host) || has_part(*u, CURLUPART_ZONEID))
 		rule = "must have a valid host";
-	else if (has_part(*u, CURLUPART_USER) || has_part(*u, CURLUPART_PASSWORD))
+	else if (has_part(*u, CURLUPART_USER)
+		 || has_part(*u, CURLUPART_PASSWORD))
 		rule = "must not carry credentials";
 	else if (memchr(s, '#', len) != NULL)
 		rule = "must not have a fragment";
@@ -186,7 +190,8 @@ const char *stc_check_issuer(const char *s, size_t len)
 	const char *rule = stc_check_https_url(s, len);
 
 	if (rule == NULL && memchr(s, '?', len) != NULL)
-		rule = "must not have a query (OpenID Connect Discovery 1.0, 2)";
+		rule = "must not have a query "
+			"(OpenID Connect Discovery 1.0, section 2)";
 	return rule;
 }
 
