@@ -11,10 +11,15 @@
  *                                           location | nil, err
  *   session:close()
  *   core.build_<call>(same arguments)    -> request | nil, err  (no I/O)
- *   core.parse_response(status, body)    -> res | nil, err
+ *   core.parse_response(status, body [, retry_after [, location]])
+ *                                        -> res | nil, err
+ *   core.sleep(seconds)
  *   core.encode_scopes(scopes)           -> "a%20b" | nil, err
  *   core.error_metatable, core.libcurl_version
  */
+#include <errno.h>
+#include <time.h>
+
 #include <curl/curl.h>
 
 #include "compat.h"
@@ -98,13 +103,33 @@ static int check_https_url(lua_State *L)
 	return 2;
 }
 
+/* core.parse_response(status, body [, retry_after [, location]]) */
 static int parse_response(lua_State *L)
 {
-	lua_Integer status = luaL_checkinteger(L, 1);
+	stc_response_meta meta;
 	size_t len;
 	const char *body = luaL_optlstring(L, 2, "", &len);
 
-	return stc_response_push(L, (long)status, body, len);
+	meta.status = (long)luaL_checkinteger(L, 1);
+	meta.retry_after = stc_retry_after(luaL_optstring(L, 3, NULL));
+	meta.location = luaL_optstring(L, 4, NULL);
+	return stc_response_push(L, &meta, body, len);
+}
+
+/* core.sleep(seconds): block the thread, for the blocking dispatcher. */
+static int sleep_seconds(lua_State *L)
+{
+	double seconds = luaL_checknumber(L, 1);
+	struct timespec ts;
+
+	if (seconds > 0) {
+		ts.tv_sec = (time_t)seconds;
+		ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+		/* A signal cuts a sleep short: sleep what is left. */
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+	return 0;
 }
 
 LUALIB_API int luaopen_stytch_core(lua_State *L);
@@ -117,6 +142,7 @@ LUALIB_API int luaopen_stytch_core(lua_State *L)
 		{ "parse_response", parse_response },
 		{ "encode_scopes", encode_scopes },
 		{ "check_https_url", check_https_url },
+		{ "sleep", sleep_seconds },
 		{ NULL, NULL }
 	};
 

@@ -479,10 +479,15 @@ static int read_opts(lua_State *L, int opts, stc_request *req)
 			slot = jwt;
 			key = "session_jwt";
 		}
+		if (slot == 0 && lua_type(L, -2) == LUA_TSTRING
+		    && same_name(L, -2, "retries")) {
+			lua_pop(L, 1);  /* the Lua side's to check and use */
+			continue;
+		}
 		if (slot == 0) {
 			lua_pop(L, 2);
 			return reject(L, "", "opts", "has an unknown option "
-				"(known: session_token, session_jwt)");
+				"(known: session_token, session_jwt, retries)");
 		}
 		if (lua_type(L, -1) != LUA_TSTRING) {
 			reject_type(L, "opts.", key, -1, "a string");

@@ -1,4 +1,10 @@
 /* response.c: turn an HTTP status and body into a result or an error. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
 #include "response.h"
 #include "error.h"
 #include "json.h"
@@ -52,8 +58,8 @@ static int fail_api(lua_State *L, long status)
 	return 2;
 }
 
-int stc_response_push(lua_State *L, long status, const char *body,
-	size_t len)
+/* Read the body of a non-redirect response into a result or an error. */
+static int read_body(lua_State *L, long status, const char *body, size_t len)
 {
 	int ok = stc_json_decode(L, body, len);
 
@@ -80,4 +86,48 @@ int stc_response_push(lua_State *L, long status, const char *body,
 	if (status >= 200 && status < 300)
 		return 1;
 	return fail_api(L, status);
+}
+
+int stc_response_push(lua_State *L, const stc_response_meta *meta,
+	const char *body, size_t len)
+{
+	int results;
+
+	if (meta->status >= 300 && meta->status < 400) {
+		stc_fail(L, STC_INVALID_RESPONSE, "HTTP %d: a redirect, which "
+			"is never followed", (int)meta->status);
+		set_status(L, lua_gettop(L), meta->status);
+		lua_pushliteral(L, "redirect");
+		lua_setfield(L, -2, "error_type");
+		lua_pushstring(L, meta->location);
+		lua_setfield(L, -2, "location");
+		return 2;
+	}
+	results = read_body(L, meta->status, body, len);
+	if (results == 2 && meta->retry_after >= 0) {
+		lua_pushnumber(L, meta->retry_after);
+		lua_setfield(L, -2, "retry_after");
+	}
+	return results;
+}
+
+double stc_retry_after(const char *value)
+{
+	char *end;
+	double seconds;
+	time_t when;
+
+	if (value == NULL)
+		return -1;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (*value >= '0' && *value <= '9') {
+		seconds = strtod(value, &end);
+		return *end == '\0' || *end == ' ' ? seconds : -1;
+	}
+	when = curl_getdate(value, NULL);
+	if (when == -1)
+		return -1;
+	seconds = difftime(when, time(NULL));
+	return seconds > 0 ? seconds : 0;
 }

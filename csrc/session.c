@@ -4,7 +4,8 @@
  * Caveats:
  * - A call blocks the calling thread for up to `timeout` seconds; inside
  *   nginx a non-blocking dispatcher is needed (not provided yet).
- * - Response bodies larger than STC_MAX_BODY are refused, not truncated.
+ * - Response bodies larger than max_response_bytes (8 MiB unless set) are
+ *   refused, not truncated; headers are held to libcurl's own limit.
  * - Only libcurl's own C callbacks run during a transfer; no Lua code runs
  *   inside curl_easy_perform, so no Lua error can unwind through libcurl.
  */
@@ -20,6 +21,7 @@
 #include "validate.h"
 
 #define STC_MAX_BODY    (8 * 1024 * 1024)
+#define STC_BODY_LIMIT  (1024.0 * 1024 * 1024)
 #define STC_KEEP_BUFFER (64 * 1024)
 
 typedef struct stc_session {
@@ -29,6 +31,7 @@ typedef struct stc_session {
 	char *base_url;                   /* without a trailing "/" */
 	char *data;                       /* the response body being read */
 	size_t len, cap;
+	size_t max_body;                  /* refuse bodies longer than this */
 	int overflow;
 	int busy;                         /* a call is under way */
 	int close_pending;                /* close() came during that call */
@@ -41,7 +44,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 	stc_session *s = ud;
 	size_t len = size * n;
 
-	if (len > STC_MAX_BODY - s->len) {
+	if (len > s->max_body - s->len) {
 		s->overflow = 1;
 		return 0;
 	}
@@ -158,9 +161,16 @@ static struct curl_slist *header_list(int with_body)
 	return list;
 }
 
+/* A session's settings, read from the config table. */
+struct settings {
+	const char *base_url, *user, *password, *agent, *cainfo, *proxy;
+	long timeout, connect, stall;     /* milliseconds; stall in seconds */
+	double max_body;
+	int insecure;                     /* TLS verification switched off */
+};
+
 /* Options that hold for every request on the session. */
-static int setup_easy(stc_session *s, const char *user, const char *password,
-	const char *agent, const char *cainfo, long timeout, long connect)
+static int setup_easy(stc_session *s, const struct settings *o)
 {
 	CURL *e = s->easy;
 	CURLcode rc = CURLE_OK;
@@ -174,52 +184,91 @@ static int setup_easy(stc_session *s, const char *user, const char *password,
 	SET(CURLOPT_ERRORBUFFER, s->errbuf);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
 	SET(CURLOPT_WRITEDATA, (void *)s);
-	SET(CURLOPT_TIMEOUT_MS, timeout);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, connect);
+	SET(CURLOPT_TIMEOUT_MS, o->timeout);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect);
+	/* A server that sends less than a byte a second for `stall` seconds. */
+	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+	SET(CURLOPT_LOW_SPEED_TIME, o->stall);
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	SET(CURLOPT_ACCEPT_ENCODING, "");
-	SET(CURLOPT_USERAGENT, agent);
-	if (cainfo != NULL)
-		SET(CURLOPT_CAINFO, cainfo);
+	SET(CURLOPT_USERAGENT, o->agent);
+	if (o->cainfo != NULL)
+		SET(CURLOPT_CAINFO, o->cainfo);
 	/*
 	 * Plain http is allowed only because a loopback host keeps it on this
-	 * machine; a proxy from the environment would carry it off.
+	 * machine; a proxy, from the config or the environment, would carry
+	 * it off.
 	 */
 	if (stc_is_plain_http(s->base_url))
 		SET(CURLOPT_PROXY, "");
-	if (user != NULL) {
+	else if (o->proxy != NULL)
+		SET(CURLOPT_PROXY, o->proxy);
+	if (o->user != NULL) {
 		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		SET(CURLOPT_USERNAME, user);
-		SET(CURLOPT_PASSWORD, password);
+		SET(CURLOPT_USERNAME, o->user);
+		SET(CURLOPT_PASSWORD, o->password);
 	}
 #undef SET
 	return rc == CURLE_OK;
 }
 
+/* config[key] as a number in (0, limit], or fallback; *bad when not. */
+static double opt_number(lua_State *L, const char *key, double fallback,
+	double limit, int *bad)
+{
+	double value = fallback;
+
+	lua_getfield(L, 1, key);
+	if (lua_type(L, -1) == LUA_TNUMBER)
+		value = lua_tonumber(L, -1);
+	else if (!lua_isnil(L, -1))
+		*bad = 1;
+	lua_pop(L, 1);
+	if (!(value > 0 && value <= limit))
+		*bad = 1;
+	return value;
+}
+
 int stc_session_new(lua_State *L)
 {
 	static const char *const names[] = {
-		"base_url", "project_id", "secret", "user_agent", "cainfo"
+		"base_url", "project_id", "secret", "user_agent", "cainfo",
+		"proxy"
 	};
-	const char *value[5], *rule = NULL;
-	int bad_timeout = 0, bad_connect = 0, i;
-	long timeout, connect;
+	const char *value[6], *rule = NULL;
+	int bad_timeout = 0, bad_connect = 0, bad_stall = 0, bad_max = 0, i;
+	struct settings o;
 	size_t base_len;
 	stc_session *s;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 6; i++) {
 		value[i] = opt_string(L, names[i], &rule);
 		if (rule != NULL)
 			return fail_config(L, names[i], rule);
 	}
-	timeout = opt_millis(L, "timeout", 30, &bad_timeout);
-	connect = opt_millis(L, "connect_timeout", 10, &bad_connect);
+	o.base_url = value[0];
+	o.user = value[1];
+	o.password = value[2];
+	o.agent = value[3] ? value[3] : "lua-stytch";
+	o.cainfo = value[4];
+	o.proxy = value[5];
+	o.timeout = opt_millis(L, "timeout", 30, &bad_timeout);
+	o.connect = opt_millis(L, "connect_timeout", 10, &bad_connect);
+	o.stall = (long)ceil(opt_number(L, "stall_timeout", 10, 86400,
+		&bad_stall));
+	o.max_body = opt_number(L, "max_response_bytes", STC_MAX_BODY,
+		STC_BODY_LIMIT, &bad_max);
+	lua_getfield(L, 1, "dangerously_skip_tls_verification");
+	o.insecure = lua_toboolean(L, -1);
+	if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+		return fail_config(L, "dangerously_skip_tls_verification",
+			"must be true or false");
 
 	if (bad_timeout)
 		return fail_config(L, "timeout", "must be a number of seconds "
@@ -227,16 +276,20 @@ int stc_session_new(lua_State *L)
 	if (bad_connect)
 		return fail_config(L, "connect_timeout", "must be a number of "
 			"seconds above 0 and at most 86400");
-	if (value[0] == NULL)
+	if (bad_stall)
+		return fail_config(L, "stall_timeout", "must be a number of "
+			"seconds above 0 and at most 86400");
+	if (bad_max)
+		return fail_config(L, "max_response_bytes", "must be a number "
+			"of bytes above 0 and at most 1 GiB");
+	if (o.base_url == NULL)
 		return fail_config(L, "base_url", "is required");
-	rule = stc_check_base_url(value[0], strlen(value[0]));
+	rule = stc_check_base_url(o.base_url, strlen(o.base_url));
 	if (rule != NULL)
 		return fail_config(L, "base_url", rule);
-	if ((value[1] == NULL) != (value[2] == NULL))
+	if ((o.user == NULL) != (o.password == NULL))
 		return fail_config(L, "secret", "and project_id go together");
-	if (value[3] == NULL)
-		value[3] = "lua-stytch";
-	rule = stc_check_user_agent(value[3], strlen(value[3]));
+	rule = stc_check_user_agent(o.agent, strlen(o.agent));
 	if (rule != NULL)
 		return fail_config(L, "user_agent", rule);
 
@@ -245,9 +298,10 @@ int stc_session_new(lua_State *L)
 	memset(s, 0, sizeof *s);
 	stc_setmetatable(L, STC_SESSION_MT);
 
-	base_len = strlen(value[0]);
-	while (base_len > 0 && value[0][base_len - 1] == '/')
+	base_len = strlen(o.base_url);
+	while (base_len > 0 && o.base_url[base_len - 1] == '/')
 		base_len--;
+	s->max_body = (size_t)o.max_body;
 	s->base_url = malloc(base_len + 1);
 	s->easy = curl_easy_init();
 	s->with_body = header_list(1);
@@ -258,10 +312,9 @@ int stc_session_new(lua_State *L)
 		return luaL_error(L,
 			"stytch: out of memory creating a session");
 	}
-	memcpy(s->base_url, value[0], base_len);
+	memcpy(s->base_url, o.base_url, base_len);
 	s->base_url[base_len] = '\0';
-	if (!setup_easy(s, value[1], value[2], value[3], value[4], timeout,
-			connect)) {
+	if (!setup_easy(s, &o)) {
 		session_close(s);
 		return luaL_error(L, "stytch: libcurl refused an option "
 			"(is it older than 7.85?)");
@@ -348,6 +401,7 @@ static const struct {
 	{ CURLE_COULDNT_CONNECT, "couldnt_connect" },
 	{ CURLE_OPERATION_TIMEDOUT, "timeout" },
 	{ CURLE_PEER_FAILED_VERIFICATION, "tls_verification_failed" },
+	{ CURLE_SSL_CACERT, "tls_verification_failed" },
 	{ CURLE_SSL_CONNECT_ERROR, "tls_connect_failed" },
 	{ CURLE_SSL_CACERT_BADFILE, "tls_ca_file_unreadable" },
 	{ CURLE_GOT_NOTHING, "empty_reply" },
@@ -358,6 +412,15 @@ static const struct {
 	{ CURLE_BAD_CONTENT_ENCODING, "bad_content_encoding" },
 	{ CURLE_OK, NULL }
 };
+
+/* Whether any byte of the request left: if not, a retry is always safe. */
+static int request_sent(stc_session *s)
+{
+	long bytes = 0;
+
+	curl_easy_getinfo(s->easy, CURLINFO_REQUEST_SIZE, &bytes);
+	return bytes > 0;
+}
 
 static int fail_transport(lua_State *L, stc_session *s, CURLcode rc)
 {
@@ -373,6 +436,8 @@ static int fail_transport(lua_State *L, stc_session *s, CURLcode rc)
 	lua_setfield(L, -2, "error_type");
 	lua_pushinteger(L, (lua_Integer)rc);
 	lua_setfield(L, -2, "curl_code");
+	lua_pushboolean(L, request_sent(s));
+	lua_setfield(L, -2, "request_sent");
 	return 2;
 }
 
@@ -393,8 +458,10 @@ static void reset_body(stc_session *s)
  * HTTP status in *status, or push nil, err and return 0.
  */
 static int transfer(lua_State *L, stc_session *s, const stc_request *req,
-	long *status)
+	stc_response_meta *meta)
 {
+	struct curl_header *retry_after = NULL;
+	char *location = NULL;
 	struct curl_slist *extra, *headers;
 	CURL *e = s->easy;
 	CURLcode rc;
@@ -425,14 +492,14 @@ static int transfer(lua_State *L, stc_session *s, const stc_request *req,
 	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	curl_slist_free_all(extra);
 
+	meta->status = 0;
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &meta->status);
 	if (s->overflow) {
-		*status = 0;
-		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
 		reset_body(s);
 		stc_fail(L, STC_INVALID_RESPONSE, "the response body "
 			"exceeds %d bytes and was not read; the request may "
-			"have taken effect", STC_MAX_BODY);
-		lua_pushinteger(L, (lua_Integer)*status);
+			"have taken effect", (int)s->max_body);
+		lua_pushinteger(L, (lua_Integer)meta->status);
 		lua_setfield(L, -2, "status_code");
 		return 0;
 	}
@@ -441,19 +508,24 @@ static int transfer(lua_State *L, stc_session *s, const stc_request *req,
 		fail_transport(L, s, rc);
 		return 0;
 	}
-	*status = 0;
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+	/* Both stay valid until the handle's next transfer. */
+	meta->retry_after = -1;
+	if (curl_easy_header(e, "Retry-After", 0, CURLH_HEADER, -1,
+			&retry_after) == CURLHE_OK)
+		meta->retry_after = stc_retry_after(retry_after->value);
+	curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &location);
+	meta->location = location;
 	return 1;
 }
 
 int stc_session_perform(lua_State *L, int idx, const stc_request *req)
 {
 	stc_session *s = begin_call(L, idx);
-	long status;
+	stc_response_meta meta;
 	int results = 2;
 
-	if (transfer(L, s, req, &status)) {
-		results = stc_response_push(L, status,
+	if (transfer(L, s, req, &meta)) {
+		results = stc_response_push(L, &meta,
 			s->data ? s->data : "", s->len);
 		reset_body(s);
 	}
@@ -470,24 +542,23 @@ static int session_get_document(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 2);
 	stc_request req = { "GET", NULL, NULL, 0, NULL, NULL };
-	char *content_type = NULL, *location = NULL;
+	char *content_type = NULL;
+	stc_response_meta meta;
 	stc_session *s;
-	long status;
 
 	luaL_argcheck(L, path[0] == '/', 2, "must begin with \"/\"");
 	req.path = path;
 	s = begin_call(L, 1);
-	if (!transfer(L, s, &req, &status)) {
+	if (!transfer(L, s, &req, &meta)) {
 		end_call(s);
 		return 2;
 	}
-	lua_pushinteger(L, (lua_Integer)status);
+	lua_pushinteger(L, (lua_Integer)meta.status);
 	lua_pushlstring(L, s->data ? s->data : "", s->len);
 	reset_body(s);
 	curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &content_type);
-	curl_easy_getinfo(s->easy, CURLINFO_REDIRECT_URL, &location);
 	lua_pushstring(L, content_type);  /* nil for NULL */
-	lua_pushstring(L, location);
+	lua_pushstring(L, meta.location);
 	end_call(s);
 	return 4;
 }

@@ -16,6 +16,12 @@
 --   empty500  a 500 with no body
 --   oauth400  an OAuth 2.0 shaped error body
 --   huge      a 200 whose JSON body is 9 MiB
+--   flaky/<key>/<n>/<status>[/<retry-after>]
+--             the first n requests under <key> get <status> (a Stytch
+--             shaped error, with Retry-After when given: seconds, or
+--             "date<seconds>" for an HTTP-date that far ahead), the rest
+--             a 200 saying which request they were
+--   count/<key>  how many requests came under <key>
 -- Anything else is a 404.
 
 package.path = (arg[0]:match("^(.*/)") or "./") .. "?.lua;" .. package.path
@@ -82,11 +88,52 @@ local FAULTS = {
   end,
 }
 
+local seen = {}  -- requests per flaky key
+
+local function retry_after_value(spec)
+  local ahead = spec and spec:match("^date(%d+)$")
+  if ahead then
+    return os.date("!%a, %d %b %Y %H:%M:%S GMT", os.time() + ahead)
+  end
+  return spec
+end
+
+local function flaky(stream, key, failures, status, retry_after)
+  seen[key] = (seen[key] or 0) + 1
+  if seen[key] > tonumber(failures) then
+    return common.respond(stream, 200, {
+      status_code = 200, request_id = "request-id-idp-" .. seen[key],
+      request_number = seen[key],
+    })
+  end
+  local value = retry_after_value(retry_after)
+  common.respond(stream, tonumber(status), {
+    status_code = tonumber(status),
+    request_id = "request-id-idp-" .. seen[key],
+    error_type = tonumber(status) == 429 and "too_many_requests"
+      or "internal_server_error",
+    error_message = "Scripted failure " .. seen[key] .. " of " .. failures,
+  }, nil, value and { ["retry-after"] = value } or nil)
+end
+
 local function handle(stream, headers)
   local origin = "https://" .. headers:get(":authority")
   local path = headers:get(":path"):gsub("%?.*$", "")
   local fault = FAULTS[path:match("^/faults/([%w_]+)/") or ""]
   if fault then return fault(stream) end
+  local key, failures, status, after =
+    path:match("^/faults/flaky/([%w_-]+)/(%d+)/(%d+)/([%w]+)/")
+  if not key then
+    key, failures, status = path:match("^/faults/flaky/([%w_-]+)/(%d+)/(%d+)/")
+  end
+  if key then
+    stream:get_body_as_string()
+    return flaky(stream, key, failures, status, after)
+  end
+  key = path:match("^/faults/count/([%w_-]+)$")
+  if key then
+    return common.respond(stream, 200, { count = seen[key] or 0 })
+  end
   local tenant = path:sub(1, -#WELL_KNOWN - 1)
   if path:sub(-#WELL_KNOWN) ~= WELL_KNOWN then tenant = nil end
 

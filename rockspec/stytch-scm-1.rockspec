@@ -35,6 +35,7 @@ build = {
     ["stytch.attribute_mapping"] = "lua/stytch/attribute_mapping.lua",
     ["stytch.errors"] = "lua/stytch/errors.lua",
     ["stytch.oidc"] = "lua/stytch/oidc.lua",
+    ["stytch.retry"] = "lua/stytch/retry.lua",
     ["stytch.scopes"] = "lua/stytch/scopes.lua",
     ["stytch.version"] = "lua/stytch/version.lua",
     ["stytch.core"] = {

@@ -206,7 +206,7 @@ describe("limits", function()
   it("times out even with a timeout far below a millisecond", function()
     local client = stytch.client {
       project_id = "p", secret = "s", cainfo = helper.ca, timeout = 0.0004,
-      base_url = helper.idp .. "/faults/hang",
+      base_url = helper.idp .. "/faults/hang", retries = false,
     }
     local res, err = client.sso.get_connections("o")
     client.close()

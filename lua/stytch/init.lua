@@ -9,6 +9,7 @@
 
 local core = require "stytch.core"
 local errors = require "stytch.errors"
+local retry = require "stytch.retry"
 local version = require "stytch.version"
 
 local stytch = {
@@ -23,10 +24,13 @@ local TEST_URL = "https://test.stytch.com"
 
 local OPTIONS = {
   project_id = true, secret = true, base_url = true, gateway = true,
-  timeout = true, connect_timeout = true, cainfo = true,
+  timeout = true, connect_timeout = true, stall_timeout = true,
+  cainfo = true, proxy = true, max_response_bytes = true, retries = true,
+  on_retry = true, dangerously_skip_tls_verification = true,
 }
 
 local invalid = errors.invalid
+local unpack = table.unpack or unpack
 
 --- An environment variable, or nil when it is unset or empty.
 local function env(name)
@@ -45,20 +49,31 @@ local function session_settings(config)
       local named = errors.printable(key)
       return invalid(named and "config." .. named or "config",
         "is not an option (known: project_id, secret, base_url, gateway, "
-        .. "timeout, connect_timeout, cainfo)")
+        .. "timeout, connect_timeout, stall_timeout, cainfo, proxy, "
+        .. "max_response_bytes, retries, on_retry, "
+        .. "dangerously_skip_tls_verification)")
     end
   end
   for _, key in ipairs { "project_id", "secret", "base_url", "gateway",
-                         "cainfo" } do
+                         "cainfo", "proxy" } do
     if config[key] ~= nil and type(config[key]) ~= "string" then
       return invalid(key, "must be a string, got " .. type(config[key]))
     end
   end
 
+  if config.on_retry ~= nil and type(config.on_retry) ~= "function" then
+    return invalid("on_retry", "must be a function, got "
+      .. type(config.on_retry))
+  end
   local settings = {
     timeout = config.timeout,
     connect_timeout = config.connect_timeout,
+    stall_timeout = config.stall_timeout,
     cainfo = config.cainfo,
+    proxy = config.proxy,
+    max_response_bytes = config.max_response_bytes,
+    dangerously_skip_tls_verification =
+      config.dangerously_skip_tls_verification,
     user_agent = version.user_agent,
   }
   if settings.cainfo ~= nil then
@@ -120,17 +135,24 @@ end
 -- connection_id [, opts])` deletes one.  `organization_id` may be an id, a
 -- slug or an external id; `opts` may hold a member's `session_token` or
 -- `session_jwt`.  Each returns the decoded response, or nil, err.
+--
+-- Each entry: where the call lives, its name, its HTTP method (for the
+-- retry rules) and the position of its opts argument.
 local CALLS = {
-  { "oidc", "update_connection" },
-  { "oidc", "create_connection" },
-  { false, "get_connections" },
-  { false, "delete_connection" },
+  { "oidc", "update_connection", "PUT", 4 },
+  { "oidc", "create_connection", "POST", 3 },
+  { false, "get_connections", "GET", 2 },
+  { false, "delete_connection", "DELETE", 3 },
 }
 
 --- Make a client, or return nil, err when the config is wrong.
 local function new_client(config)
   local settings, err = session_settings(config)
   if not settings then return nil, err end
+  local policy
+  policy, err = retry.policy(config.retries, "retries", retry.DEFAULT)
+  if policy == nil then return nil, err end
+  local on_retry = config.on_retry
   local session, session_err = core.session(settings)
   if not session then
     if config.gateway ~= nil and session_err.field == "base_url" then
@@ -143,17 +165,29 @@ local function new_client(config)
   local closed = false
 
   for _, call in ipairs(CALLS) do
-    local place, name = call[1], call[2]
+    local place, name, http_method, opts_at = call[1], call[2], call[3],
+      call[4]
     local method = session[name]
     local home = place and client.sso[place] or client.sso
     local where = place and "client.sso." .. place or "client.sso"
-    home[name] = function(first, ...)
+    home[name] = function(...)
       if closed then error("stytch: the client is closed", 2) end
-      if first == home then
+      if ... == home then
         error(("stytch: call %s.%s with a dot, not a colon")
           :format(where, name), 2)
       end
-      return method(session, first, ...)
+      local args = { n = select("#", ...), ... }
+      local opts = args[opts_at]
+      local this_policy = policy
+      if type(opts) == "table" then
+        local policy_err
+        this_policy, policy_err = retry.policy(opts.retries, "opts.retries",
+          policy)
+        if this_policy == nil then return nil, policy_err end
+      end
+      return retry.run(name, http_method, this_policy, function()
+        return method(session, unpack(args, 1, args.n))
+      end, core.sleep, on_retry)
     end
   end
 
