@@ -13,6 +13,8 @@ CURL_LIBS   = $(shell pkg-config --libs libcurl) -lm
 
 # pkg-config names of each runtime's headers.
 PC_lua5.1  := lua5.1
+PC_lua5.2  := lua5.2
+PC_lua5.3  := lua5.3
 PC_lua5.4  := lua5.4
 PC_luajit  := luajit
 
@@ -39,5 +41,6 @@ demo: deps build/lua5.4/stytch/core.so
 test: deps build
 	@sh spec/run $(RUNTIMES)
 
+# build/, and what `luarocks make` leaves in the tree.
 clean:
-	rm -rf build
+	rm -rf build stytch csrc/*.o

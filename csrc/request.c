@@ -135,6 +135,19 @@ static int check_url(lua_State *L, int idx, const char *name, int issuer)
 	return rule == NULL ? 1 : reject(L, "fields.", name, rule);
 }
 
+/* A key plain enough to repeat in a message: a-z, 0-9, _, short. */
+static int plain_name(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 32)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return 0;
+	return 1;
+}
+
 /* The Lua string at idx equals the C string name, NUL bytes and all. */
 static int same_name(lua_State *L, int idx, const char *name)
 {
@@ -183,6 +196,15 @@ static int check_mapping(lua_State *L, int idx)
 				"must have non-empty UTF-8 keys");
 		}
 		if (lua_type(L, -1) != LUA_TSTRING) {
+			/* Name the entry when its key is plain enough. */
+			if (plain_name(key, len)) {
+				lua_pushfstring(L, "%s.%s", name, key);
+				reject(L, "fields.", lua_tostring(L, -1),
+					"must be a string (a claim name)");
+				lua_replace(L, -4);
+				lua_pop(L, 2);
+				return 0;
+			}
 			lua_pop(L, 2);
 			return reject(L, "fields.", name,
 				"must map each key to a string (a claim "
@@ -315,19 +337,6 @@ static void squash(const char *s, char *out, size_t size)
 		if (isalnum((unsigned char)*s))
 			out[n++] = (char)tolower((unsigned char)*s);
 	out[n] = '\0';
-}
-
-/* A key plain enough to repeat in a message: a-z, 0-9, _, short. */
-static int plain_name(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > 32)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
-			return 0;
-	return 1;
 }
 
 static int reject_unknown(lua_State *L, const stc_operation *op, int key)
@@ -485,6 +494,18 @@ static int read_opts(lua_State *L, int opts, stc_request *req)
 			continue;
 		}
 		if (slot == 0) {
+			size_t key_len = 0;
+			const char *unknown = lua_type(L, -2) == LUA_TSTRING
+				? lua_tolstring(L, -2, &key_len) : "";
+
+			if (plain_name(unknown, key_len)) {
+				reject(L, "opts.", unknown, "is not an option "
+					"(known: session_token, session_jwt, "
+					"retries)");
+				lua_replace(L, -3);
+				lua_pop(L, 1);
+				return 0;
+			}
 			lua_pop(L, 2);
 			return reject(L, "", "opts", "has an unknown option "
 				"(known: session_token, session_jwt, retries)");

@@ -199,11 +199,10 @@ static int setup_easy(stc_session *s, const struct settings *o)
 	if (o->cainfo != NULL)
 		SET(CURLOPT_CAINFO, o->cainfo);
 	/*
-	 * Plain http is allowed only because a loopback host keeps it on this
-	 * machine; a proxy, from the config or the environment, would carry
-	 * it off.
+	 * A loopback host is on this machine: a proxy, from the config or the
+	 * environment, could not reach it, and would carry plain http off it.
 	 */
-	if (stc_is_plain_http(s->base_url))
+	if (stc_is_loopback_url(s->base_url))
 		SET(CURLOPT_PROXY, "");
 	else if (o->proxy != NULL)
 		SET(CURLOPT_PROXY, o->proxy);

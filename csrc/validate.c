@@ -232,9 +232,13 @@ const char *stc_check_base_url(const char *s, size_t len)
 	return rule;
 }
 
-int stc_is_plain_http(const char *s)
+int stc_is_loopback_url(const char *s)
 {
-	return strncasecmp(s, "http:", 5) == 0;
+	CURLU *u = parse_url(s, strlen(s));
+	int loopback = u != NULL && is_loopback(u);
+
+	curl_url_cleanup(u);
+	return loopback;
 }
 
 const char *stc_check_user_agent(const char *s, size_t len)

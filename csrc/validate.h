@@ -30,8 +30,8 @@ const char *stc_check_issuer(const char *s, size_t len);
  */
 const char *stc_check_base_url(const char *s, size_t len);
 
-/* True for an http: (not https:) URL that stc_check_base_url accepted. */
-int stc_is_plain_http(const char *s);
+/* True for a URL whose host is a loopback address or localhost. */
+int stc_is_loopback_url(const char *s);
 
 /* A User-Agent value: printable ASCII. */
 const char *stc_check_user_agent(const char *s, size_t len);

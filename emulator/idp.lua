@@ -9,6 +9,7 @@
 --   /html          HTML instead of JSON
 --   /redirect      a 302 to /acme's document
 --   /broken        HTTP 500
+--   /http-endpoint a token_endpoint over plain http
 -- Under /faults/<name>/ any request gets a misbehaving answer, so that a
 -- client pointed there (as its base URL) meets it on the API's own path:
 --   hang      never answers (until the client gives up)
@@ -153,6 +154,9 @@ local function handle(stream, headers)
   elseif tenant == "/redirect" then
     common.respond(stream, 302, "", "text/plain",
       { location = origin .. "/acme" .. WELL_KNOWN })
+  elseif tenant == "/http-endpoint" then
+    common.respond(stream, 200, document(origin, "/http-endpoint",
+      { token_endpoint = "http://127.0.0.1/oauth2/token" }))
   elseif tenant == "/broken" then
     common.respond(stream, 500, "internal error", "text/plain")
   else

@@ -85,6 +85,13 @@ describe("stytch.sso.oidc.discover", function()
     assert.are.equal(404, err.status_code)
   end)
 
+  it("refuses a document whose endpoint is not https", function()
+    local found, err = discover(helper.idp .. "/http-endpoint", with_ca())
+    assert.is_nil(found)
+    assert.are.equal("discovery_invalid_endpoint", err.error_type)
+    assert.matches("token_endpoint", err.message)
+  end)
+
   it("verifies the provider's certificate", function()
     local _, err = discover(helper.idp .. "/acme")
     assert.are.equal("network", err.kind, show(err))

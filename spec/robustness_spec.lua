@@ -255,6 +255,21 @@ describe("the environment and the caller", function()
     assert.are.equal("direct\n", out)
   end)
 
+  it("keeps https loopback traffic (discovery too) away from a proxy",
+     function()
+    local code = ([[
+      local found, err = require("stytch").sso.oidc.discover(%q,
+        { cainfo = %q })
+      print(found and "direct" or tostring(err))
+    ]]):format(helper.idp .. "/acme", helper.ca)
+    local pipe = assert(io.popen("env https_proxy=http://127.0.0.1:1 "
+      .. "HTTPS_PROXY=http://127.0.0.1:1 " .. helper.lua .. " -e "
+      .. quote(code) .. " 2>&1"))
+    local out = pipe:read("*a")
+    pipe:close()
+    assert.are.equal("direct\n", out)
+  end)
+
   it("sends its own User-Agent whatever stytch.user_agent is set to",
      function()
     helper.reset()
