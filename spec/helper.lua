@@ -9,6 +9,7 @@ helper.emulator = assert(os.getenv("STYTCH_EMULATOR_URL"),
   "run the specs through `make test` (it starts the emulator)")
 helper.idp = assert(os.getenv("STYTCH_TEST_IDP"))
 helper.ca = assert(os.getenv("STYTCH_TEST_CA"))
+helper.idp_wrong_name = assert(os.getenv("STYTCH_TEST_IDP_WRONG_NAME"))
 helper.lua = os.getenv("STYTCH_SPEC_LUA") or "lua5.4"
 
 local seed_file = assert(io.open("emulator/seed.json"))

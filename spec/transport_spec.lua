@@ -79,6 +79,28 @@ describe("failures of the network and of servers", function()
     assert.matches("^tls_", err.error_type)
   end)
 
+  it("refuses a certificate for another name from a trusted CA", function()
+    local client = stytch.client {
+      project_id = helper.project_id, secret = helper.secret,
+      cainfo = helper.ca, retries = false,
+      base_url = helper.idp_wrong_name .. "/faults/html502",
+    }
+    local res, err = update(client)
+    assert.is_nil(res)
+    assert.are.equal("tls_verification_failed", err.error_type, show(err))
+  end)
+
+  it("lets dangerously_skip_tls_verification through, and only it",
+     function()
+    local client = stytch.client {
+      project_id = helper.project_id, secret = helper.secret,
+      retries = false, dangerously_skip_tls_verification = true,
+      base_url = helper.idp_wrong_name .. "/faults/html502",
+    }
+    local _, err = update(client)
+    assert.are.equal(502, err.status_code, show(err))
+  end)
+
   it("stays usable after a failure, carrying none of its state", function()
     local client = helper.client()
     helper.reset()
