@@ -8,6 +8,7 @@
 #include "response.h"
 #include "error.h"
 #include "json.h"
+#include "validate.h"
 
 /* Copy body[from] into err[to] when it is present. */
 static void copy_field(lua_State *L, int body, int err, const char *from,
@@ -61,7 +62,16 @@ static int fail_api(lua_State *L, long status)
 /* Read the body of a non-redirect response into a result or an error. */
 static int read_body(lua_State *L, long status, const char *body, size_t len)
 {
-	int ok = stc_json_decode(L, body, len);
+	int ok;
+
+	/* JSON is UTF-8 (RFC 8259, 8.1); cjson would pass any bytes on. */
+	if (stc_check_utf8(body, len) != NULL) {
+		stc_fail(L, STC_INVALID_RESPONSE,
+			"HTTP %d with a body that is not valid UTF-8", (int)status);
+		set_status(L, lua_gettop(L), status);
+		return 2;
+	}
+	ok = stc_json_decode(L, body, len);
 
 	if (!ok) {
 		/* cjson says what and where, never quoting the body. */

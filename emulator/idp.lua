@@ -16,7 +16,10 @@
 --   html502   a proxy's HTML 502
 --   empty500  a 500 with no body
 --   oauth400  an OAuth 2.0 shaped error body
---   huge      a 200 whose JSON body is 9 MiB
+--   huge      a 200 whose JSON body is 10 MiB
+--   reset, drip, truncated, deep, nan, infinity, hex, bad_utf8,
+--   early_hints, gzip, chunked, redirect301/302/307/308: see FAULTS
+--   once/<key>/<name>  that fault the first time, then a 200
 --   flaky/<key>/<n>/<status>[/<retry-after>]
 --             the first n requests under <key> get <status> (a Stytch
 --             shaped error, with Retry-After when given: seconds, or
@@ -29,6 +32,7 @@ package.path = (arg[0]:match("^(.*/)") or "./") .. "?.lua;" .. package.path
 
 local argparse = require "argparse"
 local cqueues = require "cqueues"
+local http_headers = require "http.headers"
 local common = require "common"
 
 local parser = argparse("idp.lua", "A test OIDC identity provider.")
@@ -64,6 +68,39 @@ local function document(origin, path, overrides)
   return doc
 end
 
+local OK_BODY = '{"status_code":200,"request_id":"request-id-idp-ok"}'
+
+--- Send headers, then body bytes as given, without ending the body.
+local function begin(stream, status, headers)
+  local h = http_headers.new()
+  h:append(":status", tostring(status))
+  for name, value in pairs(headers or {}) do h:append(name, value) end
+  assert(stream:write_headers(h, false))
+end
+
+--- Drop the connection where it stands, mid-response.
+local function cut(stream)
+  local socket = stream.connection.socket
+  socket:flush()
+  socket:shutdown("rw")
+  stream.connection:close()
+end
+
+--- A gzip-compressed copy of text, made by the system's gzip.
+local function gzip(text)
+  local path = os.tmpname()
+  local file = assert(io.open(path, "wb"))
+  file:write(text)
+  file:close()
+  local pipe = assert(io.popen("gzip -c -n < " .. path))
+  local packed = pipe:read("*a")
+  pipe:close()
+  os.remove(path)
+  return packed
+end
+
+local GZIPPED_OK = gzip(OK_BODY)
+
 local FAULTS = {
   hang = function(stream)
     stream:get_body_as_string()
@@ -78,7 +115,7 @@ local FAULTS = {
   end,
   huge = function(stream)
     common.respond(stream, 200,
-      '{"pad":"' .. ("x"):rep(9 * 1024 * 1024) .. '"}')
+      '{"pad":"' .. ("x"):rep(10 * 1024 * 1024) .. '"}')
   end,
   oauth400 = function(stream)
     common.respond(stream, 400, {
@@ -87,7 +124,69 @@ local FAULTS = {
       error_uri = "https://idp.example/errors/invalid_client",
     })
   end,
+  -- Headers and half a body, then the connection is dropped.
+  reset = function(stream)
+    begin(stream, 200, { ["content-type"] = "application/json",
+                         ["content-length"] = "200" })
+    assert(stream:write_chunk('{"status_code":200,', false))
+    cut(stream)
+  end,
+  -- Headers, then one byte every three seconds.
+  drip = function(stream)
+    begin(stream, 200, { ["content-type"] = "application/json",
+                         ["content-length"] = "100" })
+    for _ = 1, 30 do
+      assert(stream:write_chunk(" ", false))
+      cqueues.sleep(3)
+    end
+    cut(stream)
+  end,
+  -- A whole response whose JSON stops half way.
+  truncated = function(stream)
+    common.respond(stream, 200, '{"status_code":200,"connection":{"conn')
+  end,
+  deep = function(stream)
+    common.respond(stream, 200, ("["):rep(5000) .. ("]"):rep(5000))
+  end,
+  nan = function(stream)
+    common.respond(stream, 200, '{"status_code":200,"n":NaN}')
+  end,
+  infinity = function(stream)
+    common.respond(stream, 200, '{"status_code":200,"n":-Infinity}')
+  end,
+  hex = function(stream)
+    common.respond(stream, 200, '{"status_code":0x1F}')
+  end,
+  bad_utf8 = function(stream)
+    common.respond(stream, 200,
+      '{"status_code":200,"request_id":"\255\254 not text"}')
+  end,
+  -- An informational 103 before the final answer.
+  early_hints = function(stream)
+    begin(stream, 103, { link = "</style.css>; rel=preload" })
+    common.respond(stream, 200, OK_BODY)
+  end,
+  gzip = function(stream)
+    common.respond(stream, 200, GZIPPED_OK, "application/json",
+      { ["content-encoding"] = "gzip" })
+  end,
+  -- The body in many small chunks.
+  chunked = function(stream)
+    begin(stream, 200, { ["content-type"] = "application/json" })
+    for i = 1, #OK_BODY, 3 do
+      assert(stream:write_chunk(OK_BODY:sub(i, i + 2), false))
+    end
+    assert(stream:write_chunk("", true))
+  end,
 }
+
+-- Redirects to another port: none may be followed.
+for _, code in ipairs { 301, 302, 307, 308 } do
+  FAULTS["redirect" .. code] = function(stream)
+    common.respond(stream, code, "", "text/plain",
+      { location = "https://127.0.0.1:1/elsewhere" })
+  end
+end
 
 local seen = {}  -- requests per flaky key
 
@@ -122,6 +221,14 @@ local function handle(stream, headers)
   local path = headers:get(":path"):gsub("%?.*$", "")
   local fault = FAULTS[path:match("^/faults/([%w_]+)/") or ""]
   if fault then return fault(stream) end
+  -- /faults/once/<key>/<name>/: the fault the first time, then a 200.
+  local once_key, name = path:match("^/faults/once/([%w_-]+)/([%w_]+)/")
+  if FAULTS[name or ""] then
+    seen[once_key] = (seen[once_key] or 0) + 1
+    if seen[once_key] == 1 then return FAULTS[name](stream) end
+    stream:get_body_as_string()
+    return common.respond(stream, 200, OK_BODY)
+  end
   local key, failures, status, after =
     path:match("^/faults/flaky/([%w_-]+)/(%d+)/(%d+)/([%w]+)/")
   if not key then
