@@ -10,6 +10,7 @@
  *   inside curl_easy_perform, so no Lua error can unwind through libcurl.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +125,17 @@ static long opt_millis(lua_State *L, const char *key, double fallback,
 	if (!(seconds > 0 && seconds <= 86400))
 		*bad = 1;
 	return *bad ? 0 : (long)ceil(seconds * 1000);
+}
+
+/* A file we can read a byte of: not missing, not a directory, not empty. */
+static int readable_file(const char *path)
+{
+	FILE *file = fopen(path, "rb");
+	int readable = file != NULL && fgetc(file) != EOF;
+
+	if (file != NULL)
+		fclose(file);
+	return readable;
 }
 
 static int fail_config(lua_State *L, const char *field, const char *rule)
@@ -291,6 +303,9 @@ int stc_session_new(lua_State *L)
 	rule = stc_check_user_agent(o.agent, strlen(o.agent));
 	if (rule != NULL)
 		return fail_config(L, "user_agent", rule);
+	if (o.cainfo != NULL && !readable_file(o.cainfo))
+		return fail_config(L, "cainfo", "must name a readable CA bundle "
+			"file");
 
 	/* A safe, closed state first; __gc copes with any step failing. */
 	s = lua_newuserdata(L, sizeof *s);

@@ -76,15 +76,6 @@ local function session_settings(config)
       config.dangerously_skip_tls_verification,
     user_agent = version.user_agent,
   }
-  if settings.cainfo ~= nil then
-    -- A directory opens, but can't be read.
-    local file = io.open(settings.cainfo)
-    local readable = file and file:read(0)
-    if file then file:close() end
-    if not readable then
-      return invalid("cainfo", "must name a readable CA bundle file")
-    end
-  end
 
   if config.gateway ~= nil then
     if config.project_id ~= nil or config.secret ~= nil
