@@ -15,6 +15,7 @@
  *                                        -> res | nil, err
  *   core.sleep(seconds)
  *   core.encode_scopes(scopes)           -> "a%20b" | nil, err
+ *   core.check_attribute_mapping(t)      -> copy | nil, err
  *   core.error_metatable, core.libcurl_version
  */
 #include <errno.h>
@@ -76,15 +77,26 @@ static void set_operations(lua_State *L, const char *prefix,
 	}
 }
 
-static int encode_scopes(lua_State *L)
+/* Call check(L, 1) on the one argument: its result, or nil, err. */
+static int checked(lua_State *L, int (*check)(lua_State *, int))
 {
 	lua_settop(L, 1);
-	if (!stc_push_scopes(L, 1)) {
+	if (!check(L, 1)) {
 		lua_pushnil(L);
 		lua_insert(L, -2);
 		return 2;
 	}
 	return 1;
+}
+
+static int encode_scopes(lua_State *L)
+{
+	return checked(L, stc_push_scopes);
+}
+
+static int check_attribute_mapping(lua_State *L)
+{
+	return checked(L, stc_push_mapping);
 }
 
 /* core.check_https_url(s) -> true | nil, rule */
@@ -141,6 +153,7 @@ LUALIB_API int luaopen_stytch_core(lua_State *L)
 		{ "session", stc_session_new },
 		{ "parse_response", parse_response },
 		{ "encode_scopes", encode_scopes },
+		{ "check_attribute_mapping", check_attribute_mapping },
 		{ "check_https_url", check_https_url },
 		{ "sleep", sleep_seconds },
 		{ NULL, NULL }

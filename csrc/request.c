@@ -171,52 +171,94 @@ static int check_provider(lua_State *L, int idx)
 		"microsoft-entra, google-workspace, keycloak, generic, ...)");
 }
 
-/* attribute_mapping: a table whose keys and values are all strings. */
-static int check_mapping(lua_State *L, int idx)
+/* What a name on the Stytch side (a mapping key) must be. */
+static const char *mapping_key_rule(const char *s, size_t len)
 {
-	const char *name = "attribute_mapping";
+	size_t i;
+
+	if (len == 0)
+		return "must have non-empty names as keys";
+	if (stc_check_utf8(s, len) != NULL)
+		return "must have valid UTF-8 keys";
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
+			return "must have no control characters in keys";
+	return NULL;
+}
+
+/* What a claim name (a mapping value) must be. */
+static const char *claim_rule(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return "must be a non-empty string (a claim name)";
+	if (stc_check_utf8(s, len) != NULL)
+		return "must be valid UTF-8";
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7F)
+			return "must not hold spaces or control characters";
+	return NULL;
+}
+
+/* Reject a mapping entry, naming it when its key is plain enough. */
+static int reject_entry(lua_State *L, const char *prefix, int key,
+	const char *rule)
+{
+	size_t len = 0;
+	const char *name = lua_type(L, key) == LUA_TSTRING
+		? lua_tolstring(L, key, &len) : "";
+
+	if (!plain_name(name, len))
+		return reject(L, prefix, "attribute_mapping", rule);
+	lua_pushfstring(L, "attribute_mapping.%s", name);
+	reject(L, prefix, lua_tostring(L, -1), rule);
+	lua_remove(L, -2);
+	return 0;
+}
+
+/*
+ * attribute_mapping: names on the Stytch side to claim names, all
+ * strings.  The entries are checked into a copy, which is pushed and is
+ * what gets sent: a finalizer that changes the caller's table after the
+ * check can't change what goes on the wire.
+ */
+static int push_mapping(lua_State *L, int idx, const char *prefix)
+{
+	int copy;
 
 	if (!lua_istable(L, idx))
-		return reject_type(L, "fields.", name, idx, "a table");
+		return reject_type(L, prefix, "attribute_mapping", idx,
+			"a table");
+	lua_newtable(L);
+	copy = lua_gettop(L);
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
+		const char *rule = NULL, *s;
 		size_t len;
-		const char *key;
 
 		if (lua_type(L, -2) != LUA_TSTRING) {
-			lua_pop(L, 2);
-			return reject(L, "fields.", name,
-				"must have string keys (names on the Stytch "
-				"side)");
+			rule = "must have strings as keys (names on the "
+				"Stytch side)";
+		} else {
+			s = lua_tolstring(L, -2, &len);
+			rule = mapping_key_rule(s, len);
 		}
-		key = lua_tolstring(L, -2, &len);
-		if (len == 0 || stc_check_utf8(key, len) != NULL) {
-			lua_pop(L, 2);
-			return reject(L, "fields.", name,
-				"must have non-empty UTF-8 keys");
+		if (rule == NULL && lua_type(L, -1) != LUA_TSTRING) {
+			rule = "must be a string (a claim name)";
+		} else if (rule == NULL) {
+			s = lua_tolstring(L, -1, &len);
+			rule = claim_rule(s, len);
 		}
-		if (lua_type(L, -1) != LUA_TSTRING) {
-			/* Name the entry when its key is plain enough. */
-			if (plain_name(key, len)) {
-				lua_pushfstring(L, "%s.%s", name, key);
-				reject(L, "fields.", lua_tostring(L, -1),
-					"must be a string (a claim name)");
-				lua_replace(L, -4);
-				lua_pop(L, 2);
-				return 0;
-			}
-			lua_pop(L, 2);
-			return reject(L, "fields.", name,
-				"must map each key to a string (a claim "
-				"name)");
+		if (rule != NULL) {
+			reject_entry(L, prefix, copy + 1, rule);
+			lua_replace(L, copy);
+			lua_settop(L, copy);
+			return 0;
 		}
-		key = lua_tolstring(L, -1, &len);
-		if (stc_check_utf8(key, len) != NULL) {
-			lua_pop(L, 2);
-			return reject(L, "fields.", name,
-				"must have UTF-8 claim names");
-		}
-		lua_pop(L, 1);
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, copy);
 	}
 	return 1;
 }
@@ -277,7 +319,7 @@ static const char *next_scope(struct scope_walk *w, size_t *len, int *bad)
 static int push_scopes(lua_State *L, int idx, const char *prefix)
 {
 	const char *name = "custom_scopes";
-	struct scope_walk walk = { NULL, 0, NULL, 0, 0, 0, 0 }, again;
+	struct scope_walk walk = { NULL, 0, NULL, 0, 0, 0, 0 };
 	const char *scope, *rule;
 	size_t len, count = 0;
 	int bad = 0, first = 1;
@@ -302,22 +344,20 @@ static int push_scopes(lua_State *L, int idx, const char *prefix)
 			"a string or an array of strings");
 	}
 
-	/* Check every scope first: no error may be pushed over a buffer. */
-	again = walk;
+	/*
+	 * One pass: each scope is pushed (so it stays anchored whatever a
+	 * finalizer does to the caller's array), checked, and added.  On a
+	 * bad one the buffer is closed before the error is pushed.
+	 */
+	luaL_buffinit(L, &b);
 	while ((scope = next_scope(&walk, &len, &bad)) != NULL || bad) {
 		rule = bad ? "must hold only strings"
 			: stc_check_scope(scope, len);
-		if (rule != NULL)
+		if (rule != NULL) {
+			luaL_pushresult(&b);
+			lua_pop(L, 1);
 			return reject(L, prefix, name, rule);
-	}
-
-	/*
-	 * Then join them.  Each scope is pushed before it is added, so it
-	 * stays anchored even if a finalizer run by the buffer's growth
-	 * changes the caller's array.
-	 */
-	luaL_buffinit(L, &b);
-	while ((scope = next_scope(&again, &len, &bad)) != NULL) {
+		}
 		if (!first)
 			luaL_addstring(&b, "%20");
 		lua_pushlstring(L, scope, len);
@@ -327,6 +367,7 @@ static int push_scopes(lua_State *L, int idx, const char *prefix)
 	luaL_pushresult(&b);
 	return 1;
 }
+
 
 /* Letters and digits only, lower-cased: "Client-ID" and "clientid" meet. */
 static void squash(const char *s, char *out, size_t size)
@@ -403,8 +444,7 @@ static int push_field(lua_State *L, const struct stc_field *f)
 		ok = check_provider(L, value);
 		break;
 	case MAPPING:
-		ok = check_mapping(L, value);
-		break;
+		return push_mapping(L, value, "fields.");
 	case SCOPES:
 		return push_scopes(L, value, "fields.");
 	default:
@@ -508,7 +548,8 @@ static int read_opts(lua_State *L, int opts, stc_request *req)
 			}
 			lua_pop(L, 2);
 			return reject(L, "", "opts", "has an unknown option "
-				"(known: session_token, session_jwt, retries)");
+				"(known: session_token, session_jwt, "
+				"retries)");
 		}
 		if (lua_type(L, -1) != LUA_TSTRING) {
 			reject_type(L, "opts.", key, -1, "a string");
@@ -579,6 +620,11 @@ int stc_build(lua_State *L, const stc_operation *op, int first,
 int stc_push_scopes(lua_State *L, int idx)
 {
 	return push_scopes(L, stc_absindex(L, idx), "");
+}
+
+int stc_push_mapping(lua_State *L, int idx)
+{
+	return push_mapping(L, stc_absindex(L, idx), "");
 }
 
 void stc_request_push(lua_State *L, const stc_request *req)

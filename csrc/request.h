@@ -59,6 +59,13 @@ int stc_build(lua_State *L, const stc_operation *op, int first,
  */
 int stc_push_scopes(lua_State *L, int idx);
 
+/*
+ * Push a checked copy of attribute_mapping (the table at idx) and return
+ * 1; or push an invalid_argument error naming "attribute_mapping" or the
+ * bad entry, and return 0.
+ */
+int stc_push_mapping(lua_State *L, int idx);
+
 /* Push req as a table {method, path, body, headers = {name = value}}. */
 void stc_request_push(lua_State *L, const stc_request *req);
 

@@ -59,6 +59,20 @@ static int fail_api(lua_State *L, long status)
 	return 2;
 }
 
+/*
+ * Whether a JSON text is an object: its first non-blank byte is "{".  An
+ * array decodes to a Lua table too, and must not pass for one.
+ */
+static int starts_object(const char *body, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (body[i] == ' ' || body[i] == '\t'
+			   || body[i] == '\r' || body[i] == '\n'))
+		i++;
+	return i < len && body[i] == '{';
+}
+
 /* Read the body of a non-redirect response into a result or an error. */
 static int read_body(lua_State *L, long status, const char *body, size_t len)
 {
@@ -67,7 +81,15 @@ static int read_body(lua_State *L, long status, const char *body, size_t len)
 	/* JSON is UTF-8 (RFC 8259, 8.1); cjson would pass any bytes on. */
 	if (stc_check_utf8(body, len) != NULL) {
 		stc_fail(L, STC_INVALID_RESPONSE,
-			"HTTP %d with a body that is not valid UTF-8", (int)status);
+			"HTTP %d with a body that is not valid UTF-8",
+			(int)status);
+		set_status(L, lua_gettop(L), status);
+		return 2;
+	}
+	if (len > 0 && !starts_object(body, len)) {
+		stc_fail(L, STC_INVALID_RESPONSE,
+			"HTTP %d with a body that is not a JSON object",
+			(int)status);
 		set_status(L, lua_gettop(L), status);
 		return 2;
 	}

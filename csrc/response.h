@@ -12,7 +12,7 @@
 /* What a dispatcher knows of a response besides its body. */
 typedef struct stc_response_meta {
 	long status;
-	double retry_after;     /* seconds asked for by Retry-After; < 0: none */
+	double retry_after;     /* seconds Retry-After asks for; < 0: none */
 	const char *location;   /* where a redirect points, or NULL */
 } stc_response_meta;
 

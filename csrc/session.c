@@ -198,7 +198,7 @@ static int setup_easy(stc_session *s, const struct settings *o)
 	SET(CURLOPT_WRITEDATA, (void *)s);
 	SET(CURLOPT_TIMEOUT_MS, o->timeout);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect);
-	/* A server that sends less than a byte a second for `stall` seconds. */
+	/* Give up on less than a byte a second for `stall` seconds. */
 	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
 	SET(CURLOPT_LOW_SPEED_TIME, o->stall);
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
@@ -304,16 +304,17 @@ int stc_session_new(lua_State *L)
 	if (rule != NULL)
 		return fail_config(L, "user_agent", rule);
 	if (o.cainfo != NULL && !readable_file(o.cainfo))
-		return fail_config(L, "cainfo", "must name a readable CA bundle "
-			"file");
+		return fail_config(L, "cainfo",
+			"must name a readable CA bundle file");
 
 	/* A safe, closed state first; __gc copes with any step failing. */
 	s = lua_newuserdata(L, sizeof *s);
 	memset(s, 0, sizeof *s);
 	stc_setmetatable(L, STC_SESSION_MT);
 
+	/* One trailing "/" goes: every path we add begins with one. */
 	base_len = strlen(o.base_url);
-	while (base_len > 0 && o.base_url[base_len - 1] == '/')
+	if (base_len > 0 && o.base_url[base_len - 1] == '/')
 		base_len--;
 	s->max_body = (size_t)o.max_body;
 	s->base_url = malloc(base_len + 1);

@@ -91,35 +91,57 @@ static int plain_uri_text(const char *s, size_t len, const char *scheme)
 
 		if (c <= 0x20 || c >= 0x7F || strchr("\"<>\\^`{|}", c))
 			return 0;
+		/* A "%" begins an escape of two hex digits. */
+		if (c == '%' && (i + 2 >= len
+				 || !isxdigit((unsigned char)s[i + 1])
+				 || !isxdigit((unsigned char)s[i + 2])))
+			return 0;
 	}
 	return 1;
 }
 
-/* A DNS name: labels of letters, digits and inner hyphens. */
+/*
+ * A DNS name: at most 253 bytes of labels of letters, digits and inner
+ * hyphens, with a last label that is not all digits (that would be an
+ * IP address written some odd way), and maybe one final dot.
+ */
 static int dns_name(const char *host)
 {
-	size_t label = 0;
+	size_t label = 0, len = strlen(host);
+	int digits_only = 1;
 	const char *p;
 
-	for (p = host; ; p++) {
-		if (*p == '.' || *p == '\0') {
+	if (len > 0 && host[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return 0;
+	for (p = host; p <= host + len; p++) {
+		if (p == host + len || *p == '.') {
 			if (label == 0 || label > 63 || p[-1] == '-')
 				return 0;
-			if (*p == '\0')
-				return 1;
+			if (p == host + len)
+				return !digits_only;
 			label = 0;
+			digits_only = 1;
 		} else if (isalnum((unsigned char)*p) || *p == '-') {
 			if (label == 0 && *p == '-')
 				return 0;
+			if (!isdigit((unsigned char)*p))
+				digits_only = 0;
 			label++;
 		} else {
 			return 0;
 		}
 	}
+	return 0;
 }
 
-/* An IPv4 or bracketed IPv6 address (no zone id), or a DNS name. */
-static int good_host(const char *host)
+/*
+ * An IPv4 or bracketed IPv6 address (no zone id), or a DNS name.  libcurl
+ * rewrites odd IPv4 forms ("0x7f.1", "2130706433") as dotted quads, so an
+ * address must also stand in the URL as written (url) to count.
+ */
+static int good_host(const char *host, const char *url)
 {
 	unsigned char addr[sizeof(struct in6_addr)];
 	char inner[INET6_ADDRSTRLEN + 1];
@@ -132,7 +154,9 @@ static int good_host(const char *host)
 		inner[len - 2] = '\0';
 		return inet_pton(AF_INET6, inner, addr) == 1;
 	}
-	return inet_pton(AF_INET, host, addr) == 1 || dns_name(host);
+	if (inet_pton(AF_INET, host, addr) == 1)
+		return strstr(url, host) != NULL;
+	return dns_name(host);
 }
 
 /*
@@ -155,7 +179,7 @@ static const char *check_url(const char *s, size_t len, const char *scheme,
 	if ((*u = parse_url(s, len)) == NULL)
 		return NULL;
 	if (curl_url_get(*u, CURLUPART_HOST, &host, 0) != CURLUE_OK
-	    || !good_host(host) || has_part(*u, CURLUPART_ZONEID))
+	    || !good_host(host, s) || has_part(*u, CURLUPART_ZONEID))
 		rule = "must have a valid host";
 	else if (has_part(*u, CURLUPART_USER)
 		 || has_part(*u, CURLUPART_PASSWORD))

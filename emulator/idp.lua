@@ -146,7 +146,8 @@ local FAULTS = {
     common.respond(stream, 200, '{"status_code":200,"connection":{"conn')
   end,
   deep = function(stream)
-    common.respond(stream, 200, ("["):rep(5000) .. ("]"):rep(5000))
+    common.respond(stream, 200, ('{"a":'):rep(5000) .. "1"
+      .. ("}"):rep(5000))
   end,
   nan = function(stream)
     common.respond(stream, 200, '{"status_code":200,"n":NaN}')

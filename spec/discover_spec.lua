@@ -120,6 +120,18 @@ describe("stytch.sso.oidc.discover", function()
     end)
   end
 
+  it("drops one trailing slash only", function()
+    local _, err = discover(helper.idp .. "/trailing//", with_ca())
+    assert.are.equal(404, err.status_code, show(err))
+  end)
+
+  it("names a bad option as opts.<name>", function()
+    local _, err = discover(helper.idp .. "/acme", { timeout = "5" })
+    assert.are.equal("opts.timeout", err.field)
+    _, err = discover(helper.idp .. "/acme", { cainfo = "/no/such" })
+    assert.are.equal("opts.cainfo", err.field)
+  end)
+
   it("refuses unknown options", function()
     local _, err = discover(helper.idp .. "/acme", { retries = 2 })
     assert.are.equal("opts", err.field)

@@ -13,7 +13,7 @@ local CASES = {
   { "reset", {}, "network", "partial_response" },
   { "hang", { timeout = 0.3 }, "timeout", "timeout" },
   { "drip", { stall_timeout = 1 }, "timeout", "timeout" },
-  { "html502", {}, "invalid_response", nil, 502, "not valid JSON" },
+  { "html502", {}, "invalid_response", nil, 502, "not a JSON object" },
   { "empty500", {}, "invalid_response", nil, 500, "empty body" },
   { "truncated", {}, "invalid_response", nil, 200, "not valid JSON" },
   { "huge", {}, "invalid_response", nil, 200, "exceeds" },

@@ -89,13 +89,18 @@ describe("stytch.attribute_mapping", function()
 
   for _, case in ipairs {
     { "a non-table", "emails", "attribute_mapping", "must be a table" },
-    { "an array", { "email" }, "attribute_mapping", "must have non-empty" },
+    { "an array", { "email" }, "attribute_mapping",
+      "must have strings as keys" },
     { "an empty key", { [""] = "email" }, "attribute_mapping",
       "must have non-empty" },
     { "an empty claim", { email = "" }, "attribute_mapping.email",
       "must be a non-empty string" },
     { "a boolean claim", { groups = true }, "attribute_mapping.groups",
-      "must be a non-empty string" },
+      "must be a string (a claim name)" },
+    { "a claim that is not UTF-8", { email = "\255" },
+      "attribute_mapping.email", "must be valid UTF-8" },
+    { "a key that is not UTF-8", { ["\255"] = "x" }, "attribute_mapping",
+      "must have valid UTF-8 keys" },
     { "a claim with a space", { email = "e mail" },
       "attribute_mapping.email", "must not hold spaces" },
   } do
@@ -158,11 +163,45 @@ describe("stytch.attribute_mapping", function()
       { "email", "name" }))
   end)
 
-  it("says so when there is no claims_supported to check against",
+  it("says so when a document has no claims_supported to check against",
      function()
-    local missing, err = mapping.unadvertised({ email = "email" }, {})
+    local missing, err = mapping.unadvertised({ email = "email" },
+      { issuer = "https://idp.example" })
     assert.is_nil(missing)
     assert.are.equal("discovery", err.field)
+  end)
+
+  it("takes an empty list as advertising nothing", function()
+    assert.are.same({ "email" }, mapping.unadvertised({ email = "email" }, {}))
+  end)
+
+  it("reads only the strings of claims_supported, past holes", function()
+    local claims = { "email", 5, nil, { x = 1 }, "name" }
+    assert.are.same({}, mapping.unadvertised({ a = "email", b = "name" },
+      { claims_supported = claims }))
+  end)
+
+  it("refuses a claims_supported that is not a list", function()
+    local _, err = mapping.unadvertised({ email = "email" },
+      { claims_supported = { email = true } })
+    assert.are.equal("discovery", err.field)
+  end)
+
+  it("refuses overrides that are not a table", function()
+    local m, err = mapping.preset("okta", false)
+    assert.is_nil(m)
+    assert.are.equal("overrides", err.field)
+  end)
+
+  it("applies update_connection's own rules", function()
+    local core = require "stytch.core"
+    for _, entries in ipairs { { email = "\255" }, { email = "" },
+        { email = "a b" }, { [""] = "x" } } do
+      local built = mapping.build(entries)
+      local request = core.build_update_connection("o", "c",
+        { attribute_mapping = entries })
+      assert.are.equal(built == nil, request == nil, show(entries))
+    end
   end)
 
   it("is accepted by update_connection as it is", function()

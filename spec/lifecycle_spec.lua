@@ -95,6 +95,18 @@ describe("the connection lifecycle on the emulator", function()
       assert.are.same({ helper.pending, helper.spare }, connection_ids(res))
     end)
 
+    it("fills lists a server left out with empty tables", function()
+      local bare = require("stytch").client { project_id = "p",
+        secret = "s", cainfo = helper.ca, retries = false,
+        base_url = helper.idp .. "/faults/flaky/bare-lists/0/200" }
+      local res, err = bare.sso.get_connections(helper.org)
+      bare.close()
+      assert(res, show(err))
+      assert.are.same({}, res.oidc_connections)
+      assert.are.same({}, res.saml_connections)
+      assert.are.same({}, res.external_connections)
+    end)
+
     it("keeps empty lists as (empty) tables, never nil", function()
       local res = assert(client.sso.get_connections(helper.org))
       assert.are.same({}, res.saml_connections)

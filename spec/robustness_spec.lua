@@ -233,8 +233,10 @@ describe("limits", function()
 
   it("says why nested JSON was refused", function()
     local _, err = core.parse_response(200,
-      ("["):rep(100) .. ("]"):rep(100))
+      ('{"a":'):rep(100) .. "1" .. ("}"):rep(100))
     assert.matches("too many nested", err.message)
+    _, err = core.parse_response(200, "[{}]")
+    assert.matches("not a JSON object", err.message)
   end)
 end)
 

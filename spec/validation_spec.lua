@@ -63,10 +63,10 @@ local CASES = {
     "fields.attribute_mapping.email", "must be a string (a claim name)" },
   { "a non-string claim under an odd key", ORG, CONN,
     { attribute_mapping = { ["cost-center"] = 7 } }, nil,
-    "fields.attribute_mapping", "must map each key to a string" },
+    "fields.attribute_mapping", "must be a string (a claim name)" },
   { "an array as attribute_mapping", ORG, CONN,
     { attribute_mapping = { "email" } }, nil,
-    "fields.attribute_mapping", "must have string keys" },
+    "fields.attribute_mapping", "must have strings as keys" },
   { "a number as custom_scopes", ORG, CONN, { custom_scopes = 3 }, nil,
     "fields.custom_scopes", "must be a string or an array of strings" },
   { "a scope holding a space", ORG, CONN,
@@ -148,6 +148,13 @@ describe("update_connection with bad input", function()
     assert.is_nil(res)
     assert.are.equal("fields.issuer", err.field)
     assert.are.same({}, helper.received())
+  end)
+
+  it("raises at module level too when called with a colon", function()
+    local stytch = require "stytch"
+    assert.has_error(function()
+      stytch.sso:get_connections("acme")
+    end, "stytch: call stytch.sso.get_connections with a dot, not a colon")
   end)
 
   it("raises when a closed client is used", function()

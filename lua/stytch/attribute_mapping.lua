@@ -8,6 +8,7 @@
 --     client.sso.oidc.update_connection(org, conn, { attribute_mapping = m })
 -- @module stytch.attribute_mapping
 
+local core = require "stytch.core"
 local errors = require "stytch.errors"
 
 local mapping = {}
@@ -54,41 +55,13 @@ local PRESETS = {
   generic = standard_with_groups(nil),
 }
 
-local function copy(t)
-  local out = {}
-  for key, value in pairs(t) do out[key] = value end
-  return out
-end
-
---- The field name to blame for a bad entry.
-local function entry_field(key)
-  local name = errors.printable(key)
-  return name and "attribute_mapping." .. name or "attribute_mapping"
-end
-
---- Check a mapping and return a copy of it.
+--- Check a mapping and return a copy of it.  The rules are the ones
+-- `update_connection` applies to its `attribute_mapping` field: names and
+-- claims are non-empty UTF-8 strings, claims without spaces.
 -- @tparam table entries Stytch name -> claim name
 -- @treturn table the mapping, or nil, err naming the bad entry
 function mapping.build(entries)
-  if type(entries) ~= "table" then
-    return errors.invalid("attribute_mapping", "must be a table, got "
-      .. type(entries))
-  end
-  for key, claim in pairs(entries) do
-    if type(key) ~= "string" or key == "" then
-      return errors.invalid("attribute_mapping",
-        "must have non-empty strings as keys (names on the Stytch side)")
-    end
-    if type(claim) ~= "string" or claim == "" then
-      return errors.invalid(entry_field(key),
-        "must be a non-empty string (a claim name)")
-    end
-    if claim:find("[%c%s]") or key:find("%c") then
-      return errors.invalid(entry_field(key),
-        "must not hold spaces or control characters")
-    end
-  end
-  return copy(entries)
+  return core.check_attribute_mapping(entries)
 end
 
 --- Merge mappings; later ones win.
@@ -117,6 +90,10 @@ end
 -- @tparam[opt] table overrides entries to add or replace
 -- @treturn table the mapping, or nil, err
 function mapping.preset(provider, overrides)
+  if overrides ~= nil and type(overrides) ~= "table" then
+    return errors.invalid("overrides", "must be a table or nil, got "
+      .. type(overrides))
+  end
   local preset = PRESETS[provider]
   if not preset then
     return errors.invalid("identity_provider", "has no preset (presets: "
@@ -128,20 +105,33 @@ end
 --- The claims a mapping uses that a provider does not advertise.
 -- @tparam table entries a mapping
 -- @param discovery what `stytch.sso.oidc.discover` returned, a discovery
--- document, or a list of claim names
+-- document, or a list of claim names (possibly empty)
 -- @treturn table the unadvertised claim names, sorted (empty when all
 -- are advertised), or nil, err when there is no list to check against
 function mapping.unadvertised(entries, discovery)
   local checked, err = mapping.build(entries)
   if not checked then return nil, err end
-  local claims = type(discovery) == "table"
-    and (discovery.claims_supported or discovery[1] and discovery)
+  if type(discovery) ~= "table" then
+    return errors.invalid("discovery", "must be a table, got "
+      .. type(discovery))
+  end
+  -- A document (or discover's result) has string keys; a list has none.
+  local claims = discovery.claims_supported
+  if claims == nil and (next(discovery) == nil or discovery[1] ~= nil) then
+    claims = discovery
+  end
   if type(claims) ~= "table" then
     return errors.invalid("discovery", "has no claims_supported list to "
       .. "check against")
   end
   local advertised = {}
-  for _, claim in ipairs(claims) do advertised[claim] = true end
+  for key, claim in pairs(claims) do
+    if type(key) ~= "number" then
+      return errors.invalid("discovery", "has a claims_supported that "
+        .. "is not a list")
+    end
+    if type(claim) == "string" then advertised[claim] = true end
+  end
   local missing, seen = {}, {}
   for _, claim in pairs(checked) do
     if not advertised[claim] and not seen[claim] then

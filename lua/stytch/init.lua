@@ -101,6 +101,21 @@ local function session_settings(config)
   return settings
 end
 
+--- The lists of a get_connections response, empty tables where the
+-- server sent null or nothing; anything else there is no list.
+local function complete_lists(res)
+  for _, name in ipairs { "oidc_connections", "saml_connections",
+                          "external_connections" } do
+    if res[name] == nil then
+      res[name] = {}
+    elseif type(res[name]) ~= "table" then
+      return errors.fail("invalid_response", "the response's " .. name
+        .. " is not a list", { status_code = res.status_code })
+    end
+  end
+  return res
+end
+
 local Client = {}
 Client.__index = Client
 
@@ -176,9 +191,13 @@ local function new_client(config)
           policy)
         if this_policy == nil then return nil, policy_err end
       end
-      return retry.run(name, http_method, this_policy, function()
-        return method(session, unpack(args, 1, args.n))
-      end, core.sleep, on_retry)
+      local res, call_err = retry.run(name, http_method, this_policy,
+        function() return method(session, unpack(args, 1, args.n)) end,
+        core.sleep, on_retry)
+      if res and name == "get_connections" then
+        return complete_lists(res)
+      end
+      return res, call_err
     end
   end
 
@@ -242,7 +261,12 @@ stytch.sso = {
 for _, call in ipairs(CALLS) do
   local place, name = call[1], call[2]
   local home = place and stytch.sso[place] or stytch.sso
+  local where = place and "stytch.sso." .. place or "stytch.sso"
   home[name] = function(...)
+    if ... == home then
+      error(("stytch: call %s.%s with a dot, not a colon")
+        :format(where, name), 2)
+    end
     local client, err = default()
     if not client then return nil, err end
     local target = place and client.sso[place] or client.sso

@@ -25,6 +25,8 @@ local DISCOVERED = {
 }
 
 local WELL_KNOWN = "/.well-known/openid-configuration"
+local REDIRECTS = { [301] = true, [302] = true, [303] = true, [307] = true,
+                    [308] = true }
 
 --- The fields a connection still lacks to become active.
 -- @tparam table connection a connection (or a response holding one), or
@@ -89,9 +91,10 @@ function oidc.discover(issuer, opts)
   local settings, err = options(opts)
   if not settings then return nil, err end
 
+  -- The session drops one trailing "/", as OIDC Discovery 4.1 asks.
   local session
   session, err = core.session {
-    base_url = issuer:gsub("/$", ""),
+    base_url = issuer,
     timeout = settings.timeout,
     connect_timeout = settings.connect_timeout,
     cainfo = settings.cainfo,
@@ -101,14 +104,22 @@ function oidc.discover(issuer, opts)
     if err.field == "base_url" then
       return errors.invalid("issuer", err.message:gsub("^base_url ", ""))
     end
-    return nil, err
+    return errors.invalid("opts." .. err.field,
+      err.message:gsub("^[%w_]+ ", ""))
   end
   local status, body, content_type, location =
     session:get_document(WELL_KNOWN)
   session:close()
-  if not status then return nil, body end
+  if not status then
+    if body.kind == "invalid_response" then
+      return discovery_failed("discovery_too_large", "the discovery "
+        .. "document is larger than the response limit",
+        { status_code = body.status_code })
+    end
+    return nil, body
+  end
 
-  if status >= 300 and status < 400 then
+  if REDIRECTS[status] then
     return discovery_failed("discovery_redirect", ("the discovery document "
       .. "answered HTTP %d, a redirect, which discovery does not follow")
       :format(status), { status_code = status, location = location })
