@@ -19,10 +19,18 @@ function common.object(t) return setmetatable(t or {}, OBJECT) end
 function common.array(t) return setmetatable(t or {}, ARRAY) end
 
 --- Decode JSON text: the value, or nil and why.  JSON null is nil.
+-- Nesting too deep for dkjson's recursion is a failure, not a crash.
 function common.decode(text)
-  local value, _, err = json.decode(text or "")
+  local ok, value, _, err = pcall(json.decode, text or "")
+  if not ok then return nil, "too deeply nested" end
   if err then return nil, err end
   return value
+end
+
+--- Whether a decoded value was a JSON object (dkjson marks them).
+function common.is_object(value)
+  local meta = type(value) == "table" and getmetatable(value)
+  return meta and meta.__jsontype == "object" or false
 end
 
 function common.read_file(path)
@@ -62,20 +70,72 @@ local function announce(port_file, port)
   assert(os.rename(partial, port_file))
 end
 
---- Listen and serve forever.  `handle(stream, headers)` answers a request;
--- if it raises, the caller gets a 500 and the error goes to stderr.
+common.MAX_BODY = 4 * 1024 * 1024
+local BODY_TIMEOUT = 10
+
+--- Read a request's whole body: the body, or nil and why.  A body with a
+-- Content-Length is read here chunk by chunk.  When the client goes away
+-- mid-body, lua-http 0.4 reads empty chunks without end, in its reader and
+-- in the drain at the end of a stream, so such a stream is closed before
+-- it gets there (see common.serve).
+function common.read_body(stream, headers)
+  local declared = headers:get("content-length")
+  if not declared then
+    if not headers:has("transfer-encoding") then return "" end
+    local body, err = stream:get_body_as_string(BODY_TIMEOUT)
+    if not body then return nil, tostring(err) end
+    if #body > common.MAX_BODY then return nil, "too large" end
+    return body
+  end
+  local length = tonumber(declared)
+  if not (length and length >= 0 and length % 1 == 0) then
+    return nil, "bad content-length"
+  elseif length > common.MAX_BODY then
+    return nil, "too large"
+  end
+  local parts, total = {}, 0
+  while total < length do
+    local chunk, err = stream:get_next_chunk(BODY_TIMEOUT)
+    if chunk == nil and err == nil then break end
+    if chunk == nil then return nil, tostring(err) end
+    if chunk == "" then return nil, "cut short" end
+    parts[#parts + 1] = chunk
+    total = total + #chunk
+  end
+  if total ~= length then return nil, "cut short" end
+  return table.concat(parts)
+end
+
+--- Listen and serve forever.  `handle(stream, headers, body)` answers a
+-- request; if it raises, the caller gets a 500 and the error goes to
+-- stderr.  A request whose body can't be read whole is answered 400 (or
+-- 413) where the client is still there, and its connection is closed.
 function common.serve(options, handle)
   local function onstream(_, stream)
     local headers = stream:get_headers()
     if not headers then return end
-    local ok, err = pcall(handle, stream, headers)
+    local body, why = common.read_body(stream, headers)
+    if not body then
+      pcall(common.respond, stream, why == "too large" and 413 or 400, {
+        status_code = why == "too large" and 413 or 400,
+        error_type = why == "too large" and "request_too_large"
+          or "bad_request",
+        error_message = "The request body could not be read: " .. why,
+      })
+      -- Closed, so that lua-http does not try to drain the rest.
+      stream:set_state("closed")
+      stream.connection:close()
+      return
+    end
+    local ok, err = pcall(handle, stream, headers, body)
     if not ok then
       io.stderr:write("error answering ", tostring(headers:get(":path")),
         ": ", tostring(err), "\n")
-      pcall(common.respond, stream, 500, {
+      local answered = pcall(common.respond, stream, 500, {
         status_code = 500, error_type = "internal_server_error",
         error_message = "The emulator failed to answer this request.",
       })
+      if not answered then stream.connection:close() end
     end
   end
 

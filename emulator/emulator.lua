@@ -77,6 +77,10 @@ local SECRET_HEADERS = {
 local whole_uri = uri_grammar.uri * lpeg.P(-1)
 local seed_text = common.read_file(args.seed)
 local seed = assert(common.decode(seed_text))
+for _, key in ipairs { "project_id", "secret" } do
+  assert(type(seed[key]) == "string", "the seed has no " .. key)
+end
+assert(type(seed.organizations) == "table", "the seed has no organizations")
 local state, received, request_count, created_count
 
 local function reset()
@@ -152,7 +156,15 @@ end
 local function https_url(value)
   local parts = type(value) == "string" and whole_uri:match(value)
   return parts and parts.scheme == "https" and parts.host ~= nil
-    and parts.host ~= ""
+    and parts.host ~= "" and not parts.host:find("%%")
+    and parts.userinfo == nil and parts.fragment == nil
+    and parts.port ~= 0
+end
+
+--- An issuer: an https URL as above, and no query (OIDC Discovery, 2).
+local function issuer_url(value)
+  local parts = https_url(value) and whole_uri:match(value)
+  return parts and parts.query == nil
 end
 
 local CREATE_FIELDS = { display_name = true, identity_provider = true }
@@ -163,6 +175,11 @@ local function invalid_field(body, allowed)
   for name, value in pairs(body) do
     if allowed and not allowed[name] then
       return name .. " is not a field of this request"
+    elseif name == "issuer" then
+      if not issuer_url(value) then
+        return "issuer must be an absolute https URL without credentials, "
+          .. "query or fragment"
+      end
     elseif URL_FIELDS[name] then
       if not https_url(value) then
         return name .. " must be an absolute https URL"
@@ -173,7 +190,7 @@ local function invalid_field(body, allowed)
         return "identity_provider is not a supported identity provider"
       end
     elseif name == "attribute_mapping" then
-      if type(value) ~= "table" then
+      if not common.is_object(value) then
         return "attribute_mapping must be an object"
       end
       for key, claim in pairs(value) do
@@ -208,7 +225,7 @@ local function fetch_discovery(issuer)
     return nil, "the issuer answered HTTP " .. tostring(status)
   end
   local doc = common.decode(body)
-  if type(doc) ~= "table" then
+  if not common.is_object(doc) then
     return nil, "the discovery document is not a JSON object"
   end
   return doc
@@ -247,7 +264,7 @@ end
 --- The JSON object in a request body, or nil with a 400.
 local function object_body(request)
   local body = common.decode(request.body)
-  if type(body) ~= "table" then
+  if not common.is_object(body) then
     return nil, api_error(400, "bad_request",
       "The request body must be a JSON object.")
   end
@@ -291,6 +308,11 @@ local function update_connection(request, org_key, connection_id)
   local warning
   if body.issuer and body.issuer ~= conn.issuer then
     local doc, why = fetch_discovery(body.issuer)
+    -- The fetch yields: the connection may have been deleted meanwhile.
+    if find_connection(org, connection_id) ~= conn then
+      return api_error(404, "oidc_connection_not_found",
+        "The OIDC connection was deleted during the update.")
+    end
     if doc then
       for field, member in pairs(DISCOVERED) do
         if body[field] == nil and https_url(doc[member]) then
@@ -378,7 +400,8 @@ end
 --- Decode each raw segment on its own, so %2F never splits one.
 local function segments(path)
   local list = {}
-  for raw in path:gmatch("[^/]+") do
+  -- Every segment counts, empty ones too: "//v1" is no route.
+  for raw in (path:sub(2) .. "/"):gmatch("([^/]*)/") do
     list[#list + 1] = http_util.decodeURIComponent(raw)
   end
   return list
@@ -387,7 +410,9 @@ end
 --- Basic credentials, checked against the seeded project.
 local function authorized(headers)
   local value = headers:get("authorization")
-  local encoded = value and value:match("^Basic%s+(%S+)$")
+  -- The scheme's name is case-insensitive (RFC 9110, 11.1).
+  local scheme, encoded = (value or ""):match("^(%a+)%s+(%S+)$")
+  if not scheme or scheme:lower() ~= "basic" then return false end
   local ok, decoded = pcall(basexx.from_base64, encoded or "")
   if not ok or type(decoded) ~= "string" then return false end
   local user, password = decoded:match("^([^:]*):(.*)$")
@@ -434,12 +459,12 @@ local function handle_api(request, path)
     "No such route: " .. method .. " " .. path)
 end
 
-local function handle(stream, headers)
+local function handle(stream, headers, body)
   local request = {
     method = headers:get(":method"),
     path = headers:get(":path"):gsub("%?.*$", ""),
     headers = headers,
-    body = stream:get_body_as_string() or "",
+    body = body,
   }
 
   if request.path == "/_emulator/reset" and request.method == "POST" then
@@ -451,17 +476,17 @@ local function handle(stream, headers)
   end
 
   remember(request, stream)
-  local status, body
+  local status, answer
   local gateway_path = request.path:match("^/_gateway(/.*)$")
   if gateway_path then
-    status, body = handle_api(request, gateway_path)
+    status, answer = handle_api(request, gateway_path)
   elseif not authorized(headers) then
-    status, body = api_error(401, "unauthorized_credentials",
+    status, answer = api_error(401, "unauthorized_credentials",
       "Unauthorized credentials.")
   else
-    status, body = handle_api(request, request.path)
+    status, answer = handle_api(request, request.path)
   end
-  common.respond(stream, status, body)
+  common.respond(stream, status, answer)
 end
 
 common.serve({

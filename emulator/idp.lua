@@ -102,8 +102,7 @@ end
 local GZIPPED_OK = gzip(OK_BODY)
 
 local FAULTS = {
-  hang = function(stream)
-    stream:get_body_as_string()
+  hang = function()
     cqueues.sleep(60)
   end,
   html502 = function(stream)
@@ -227,7 +226,6 @@ local function handle(stream, headers)
   if FAULTS[name or ""] then
     seen[once_key] = (seen[once_key] or 0) + 1
     if seen[once_key] == 1 then return FAULTS[name](stream) end
-    stream:get_body_as_string()
     return common.respond(stream, 200, OK_BODY)
   end
   local key, failures, status, after =
@@ -236,7 +234,6 @@ local function handle(stream, headers)
     key, failures, status = path:match("^/faults/flaky/([%w_-]+)/(%d+)/(%d+)/")
   end
   if key then
-    stream:get_body_as_string()
     return flaky(stream, key, failures, status, after)
   end
   key = path:match("^/faults/count/([%w_-]+)$")

@@ -60,3 +60,84 @@ describe("the emulator", function()
     assert.are.equal("Acme Okta", body.connection.display_name)
   end)
 end)
+
+describe("the emulator under hostile requests", function()
+  before_each(helper.reset)
+
+  local function curl(args)
+    local pipe = assert(io.popen("curl -s --noproxy '*' " .. args
+      .. " 2>&1; echo \" exit $?\""))
+    local out = pipe:read("*a")
+    pipe:close()
+    return out
+  end
+
+  it("keeps serving after a client gives up mid-upload", function()
+    local file = os.tmpname()
+    local f = assert(io.open(file, "wb"))
+    f:write('{"display_name":"', ("x"):rep(2000000), '"}')
+    f:close()
+    -- Sends 2 MB at 100 KB/s and gives up after half a second.
+    curl("-m 0.5 --limit-rate 100k -u '" .. helper.credentials() .. "' "
+      .. "-X PUT --data-binary @" .. file .. " " .. helper.emulator
+      .. "/v1/b2b/sso/oidc/acme/connections/" .. helper.pending)
+    os.remove(file)
+    local status = helper.raw("PUT", PATH, "{}", helper.credentials())
+    assert.are.equal(200, status)
+  end)
+
+  it("answers 413 to a body over its limit, and keeps serving", function()
+    local big = '{"display_name":"' .. ("x"):rep(5 * 1024 * 1024) .. '"}'
+    local file = os.tmpname()
+    local f = assert(io.open(file, "wb"))
+    f:write(big)
+    f:close()
+    local out = curl("-o /dev/null -w '%{http_code}' -u '"
+      .. helper.credentials() .. "' -X PUT --data-binary @" .. file .. " "
+      .. helper.emulator .. PATH)
+    os.remove(file)
+    assert.matches("^413", out)
+    assert.are.equal(200, (helper.raw("PUT", PATH, "{}",
+      helper.credentials())))
+  end)
+
+  it("answers 400, not 500, to JSON nested too deep", function()
+    local status = helper.raw("PUT", PATH, ('{"a":'):rep(20000) .. "1"
+      .. ("}"):rep(20000), helper.credentials())
+    assert.are.equal(400, status)
+  end)
+
+  for _, case in ipairs {
+    { "a JSON array body", "[]" },
+    { "an array as attribute_mapping", '{"attribute_mapping":[]}' },
+    { "an issuer with a zone id",
+      '{"issuer":"https://[fe80::1%25eth0]/x"}' },
+    { "an issuer with credentials", '{"issuer":"https://u:p@idp.example"}' },
+    { "an issuer with a query", '{"issuer":"https://idp.example/?t=1"}' },
+    { "an issuer with a fragment", '{"issuer":"https://idp.example/#f"}' },
+    { "an issuer on port 0", '{"issuer":"https://idp.example:0/"}' },
+  } do
+    it("answers 400 to " .. case[1], function()
+      local status, body = helper.raw("PUT", PATH, case[2],
+        helper.credentials())
+      assert.are.equal(400, status, helper.show(body))
+    end)
+  end
+
+  for _, path in ipairs { "/v1/b2b/sso/acme/", "//v1//b2b///sso//acme" } do
+    it("routes " .. path .. " nowhere", function()
+      local status = helper.raw("GET", path, "", helper.credentials())
+      assert.are.equal(404, status)
+    end)
+  end
+
+  it("takes the Basic scheme in any case", function()
+    local pipe = assert(io.popen("printf %s '" .. helper.credentials()
+      .. "' | base64 -w0"))
+    local encoded = pipe:read("*a")
+    pipe:close()
+    local out = curl("-o /dev/null -w '%{http_code}' -H 'Authorization: "
+      .. "bAsIc " .. encoded .. "' " .. helper.emulator .. "/v1/b2b/sso/acme")
+    assert.matches("^200", out)
+  end)
+end)
