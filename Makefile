@@ -18,7 +18,10 @@ PC_lua5.3  := lua5.3
 PC_lua5.4  := lua5.4
 PC_luajit  := luajit
 
-.PHONY: all build deps demo test clean
+.PHONY: all build deps demo test check-memory fuzz clean
+
+FUZZ_TARGETS := request response url
+FUZZ_SECONDS ?= 60
 
 all: build
 
@@ -33,6 +36,14 @@ build/%/stytch/core.so: $(SOURCES) $(HEADERS)
 	    $(shell pkg-config --cflags $(PC_$*)) $(CURL_FLAGS) \
 	    -o $@ $(SOURCES) $(CURL_LIBS)
 
+# The core again, with AddressSanitizer and UBSan, for check-memory.
+build/sanitize/%/stytch/core.so: $(SOURCES) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	    -fno-sanitize-recover=all $(WARN) -fPIC -shared \
+	    $(shell pkg-config --cflags $(PC_$*)) $(CURL_FLAGS) \
+	    -o $@ $(SOURCES) $(CURL_LIBS)
+
 demo: deps build/lua5.4/stytch/core.so
 	@LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;" \
 	 LUA_CPATH="$(CURDIR)/build/lua5.4/?.so;;" \
@@ -40,6 +51,24 @@ demo: deps build/lua5.4/stytch/core.so
 
 test: deps build
 	@sh spec/run $(RUNTIMES)
+
+check-memory: deps build/lua5.4/stytch/core.so \
+	      build/sanitize/lua5.4/stytch/core.so
+	@sh tools/check-memory
+
+# libFuzzer targets, against Lua 5.4, with ASan and UBSan.
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(SOURCES) $(HEADERS)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icsrc \
+	    $(shell pkg-config --cflags lua5.4) $(CURL_FLAGS) \
+	    -o $@ $< $(SOURCES) $(shell pkg-config --libs lua5.4) $(CURL_LIBS)
+
+# Each target for FUZZ_SECONDS from its seed corpus in fuzz/corpus/.
+fuzz:
+	@sh tools/deps.sh fuzz
+	@$(MAKE) --no-print-directory \
+	    $(foreach t,$(FUZZ_TARGETS),build/fuzz/fuzz_$(t))
+	@sh tools/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # build/, and what `luarocks make` leaves in the tree.
 clean:

@@ -15,7 +15,7 @@ local function run_with_env(env, code)
   local command = "env -u STYTCH_PROJECT_ID -u STYTCH_SECRET "
     .. "-u STYTCH_BASE_URL " .. table.concat(assignments, " ") .. " "
     .. helper.lua .. " -e " .. quote(code) .. " 2>&1"
-  local pipe = assert(io.popen(command))
+  local pipe = assert(helper.popen(command, true))
   local out = pipe:read("*a")
   pipe:close()
   return out

@@ -65,7 +65,7 @@ describe("the emulator under hostile requests", function()
   before_each(helper.reset)
 
   local function curl(args)
-    local pipe = assert(io.popen("curl -s --noproxy '*' " .. args
+    local pipe = assert(helper.popen("curl -s --noproxy '*' " .. args
       .. " 2>&1; echo \" exit $?\""))
     local out = pipe:read("*a")
     pipe:close()
@@ -132,7 +132,7 @@ describe("the emulator under hostile requests", function()
   end
 
   it("takes the Basic scheme in any case", function()
-    local pipe = assert(io.popen("printf %s '" .. helper.credentials()
+    local pipe = assert(helper.popen("printf %s '" .. helper.credentials()
       .. "' | base64 -w0"))
     local encoded = pipe:read("*a")
     pipe:close()

@@ -29,8 +29,8 @@ describe("the README's examples", function()
       local source = read("examples/" .. name)
       assert.is_truthy(readme:find(source, 1, true),
         "README.md does not quote examples/" .. name .. " as it is")
-      local pipe = assert(io.popen(helper.lua .. " examples/" .. name
-        .. " 2>&1; echo \"exit $?\""))
+      local pipe = assert(helper.popen(helper.lua .. " examples/" .. name
+        .. " 2>&1; echo \"exit $?\"", true))
       local out = pipe:read("*a")
       pipe:close()
       assert.matches("exit 0\n$", out)

@@ -37,8 +37,16 @@ function helper.client(extra)
   return stytch.client(config)
 end
 
+--- io.popen for the specs.  A sanitizer run preloads its runtime into the
+-- Lua under test; tools such as curl(1) must not get it (they deadlock
+-- under it), while a child Lua loading the sanitized core needs it.
+function helper.popen(command, lua_child)
+  if lua_child then return io.popen(command) end
+  return io.popen("unset LD_PRELOAD; " .. command)
+end
+
 local function curl(args)
-  local pipe = assert(io.popen("curl -s --noproxy '*' " .. args))
+  local pipe = assert(helper.popen("curl -s --noproxy '*' " .. args))
   local body = pipe:read("*a")
   pipe:close()
   return body

@@ -25,7 +25,7 @@ end
 
 -- How many requests the identity provider saw under key.
 local function count(key)
-  local pipe = assert(io.popen("curl -s --noproxy '*' --cacert "
+  local pipe = assert(helper.popen("curl -s --noproxy '*' --cacert "
     .. helper.ca .. " " .. helper.idp .. "/faults/count/" .. key))
   local body = pipe:read("*a")
   pipe:close()

@@ -249,9 +249,9 @@ describe("the environment and the caller", function()
       local res, err = c.sso.get_connections("acme")
       print(res and "direct" or tostring(err))
     ]]):format(helper.project_id, helper.secret, helper.emulator)
-    local pipe = assert(io.popen("env http_proxy=http://127.0.0.1:1 "
+    local pipe = assert(helper.popen("env http_proxy=http://127.0.0.1:1 "
       .. "HTTP_PROXY=http://127.0.0.1:1 all_proxy=http://127.0.0.1:1 "
-      .. helper.lua .. " -e " .. quote(code) .. " 2>&1"))
+      .. helper.lua .. " -e " .. quote(code) .. " 2>&1", true))
     local out = pipe:read("*a")
     pipe:close()
     assert.are.equal("direct\n", out)
@@ -264,9 +264,9 @@ describe("the environment and the caller", function()
         { cainfo = %q })
       print(found and "direct" or tostring(err))
     ]]):format(helper.idp .. "/acme", helper.ca)
-    local pipe = assert(io.popen("env https_proxy=http://127.0.0.1:1 "
+    local pipe = assert(helper.popen("env https_proxy=http://127.0.0.1:1 "
       .. "HTTPS_PROXY=http://127.0.0.1:1 " .. helper.lua .. " -e "
-      .. quote(code) .. " 2>&1"))
+      .. quote(code) .. " 2>&1", true))
     local out = pipe:read("*a")
     pipe:close()
     assert.are.equal("direct\n", out)

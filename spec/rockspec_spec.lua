@@ -1,7 +1,7 @@
 local helper = require "helper"
 
 local function run(command)
-  local pipe = assert(io.popen(command .. " 2>&1"))
+  local pipe = assert(helper.popen(command .. " 2>&1"))
   local out = pipe:read("*a")
   local ok = pipe:close()
   return ok, out

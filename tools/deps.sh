@@ -1,10 +1,13 @@
 #!/bin/sh
-# Install the Debian 12 packages that building, testing and the demo need,
-# when any is missing.  Needs root (or sudo) only when something is missing.
+# Install the Debian 12 packages that building, testing, the demo and the
+# memory checks need, when any is missing.  Needs root (or sudo) only when something is missing.
 set -eu
 packages="gcc make pkg-config libcurl4-openssl-dev openssl curl
   lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev liblua5.1-0-dev
-  lua-cjson lua-dkjson lua-busted lua-http lua-argparse luarocks"
+  lua-cjson lua-dkjson lua-busted lua-http lua-argparse luarocks valgrind"
+
+# `deps.sh fuzz` adds what `make fuzz` needs: clang and libFuzzer.
+[ "${1:-}" = fuzz ] && packages="$packages clang libclang-rt-14-dev"
 
 missing=""
 for package in $packages; do
