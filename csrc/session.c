@@ -107,24 +107,12 @@ static const char *opt_string(lua_State *L, const char *key,
 }
 
 /*
- * config[key] in seconds, as whole milliseconds rounded up (libcurl reads
- * 0 as "no limit", so a tiny timeout must not round down to it); *bad is
- * set unless 0 < seconds <= 86400.
+ * Seconds as whole milliseconds, rounded up: libcurl reads 0 as "no
+ * limit", so a tiny timeout must not round down to it.
  */
-static long opt_millis(lua_State *L, const char *key, double fallback,
-	int *bad)
+static long millis(double seconds)
 {
-	double seconds = fallback;
-
-	lua_getfield(L, 1, key);
-	if (lua_type(L, -1) == LUA_TNUMBER)
-		seconds = lua_tonumber(L, -1);
-	else if (!lua_isnil(L, -1))
-		*bad = 1;
-	lua_pop(L, 1);
-	if (!(seconds > 0 && seconds <= 86400))
-		*bad = 1;
-	return *bad ? 0 : (long)ceil(seconds * 1000);
+	return (long)ceil(seconds * 1000);
 }
 
 /* A file we can read a byte of: not missing, not a directory, not empty. */
@@ -269,8 +257,9 @@ int stc_session_new(lua_State *L)
 	o.agent = value[3] ? value[3] : "lua-stytch";
 	o.cainfo = value[4];
 	o.proxy = value[5];
-	o.timeout = opt_millis(L, "timeout", 30, &bad_timeout);
-	o.connect = opt_millis(L, "connect_timeout", 10, &bad_connect);
+	o.timeout = millis(opt_number(L, "timeout", 30, 86400, &bad_timeout));
+	o.connect = millis(opt_number(L, "connect_timeout", 10, 86400,
+		&bad_connect));
 	o.stall = (long)ceil(opt_number(L, "stall_timeout", 10, 86400,
 		&bad_stall));
 	o.max_body = opt_number(L, "max_response_bytes", STC_MAX_BODY,

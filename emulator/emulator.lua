@@ -291,12 +291,21 @@ local function authorize(request, org_key, action)
   return org
 end
 
-local function update_connection(request, org_key, connection_id)
+--- The request's JSON object and its organization, the member (if any)
+-- being allowed the action; or nil, nil and the error to answer with.
+local function body_and_organization(request, org_key, action)
   local body, status, err = object_body(request)
-  if not body then return status, err end
+  if not body then return nil, nil, status, err end
   local org
-  org, status, err = authorize(request, org_key, "update")
-  if not org then return status, err end
+  org, status, err = authorize(request, org_key, action)
+  if not org then return nil, nil, status, err end
+  return body, org
+end
+
+local function update_connection(request, org_key, connection_id)
+  local body, org, status, err =
+    body_and_organization(request, org_key, "update")
+  if not body then return status, err end
   local conn = find_connection(org, connection_id)
   if not conn then
     return api_error(404, "oidc_connection_not_found",
@@ -337,11 +346,9 @@ local function update_connection(request, org_key, connection_id)
 end
 
 local function create_connection(request, org_key)
-  local body, status, err = object_body(request)
+  local body, org, status, err =
+    body_and_organization(request, org_key, "create")
   if not body then return status, err end
-  local org
-  org, status, err = authorize(request, org_key, "create")
-  if not org then return status, err end
   local problem = invalid_field(body, CREATE_FIELDS)
   if problem then return api_error(400, "bad_request", problem) end
 
