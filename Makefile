@@ -1,7 +1,7 @@
 # lua-stytch: build, demo, test.  `make test` and `make demo` install what a
 # fresh Debian 12 machine lacks (apt-get, as root) before anything else.
 
-RUNTIMES   ?= lua5.4 luajit
+RUNTIMES   ?= lua5.1 lua5.2 lua5.3 lua5.4 luajit
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 WARN       := -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow \

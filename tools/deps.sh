@@ -3,7 +3,8 @@
 # memory checks need, when any is missing.  Needs root (or sudo) only when something is missing.
 set -eu
 packages="gcc make pkg-config libcurl4-openssl-dev openssl curl
-  lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev liblua5.1-0-dev
+  lua5.1 lua5.2 lua5.3 lua5.4 liblua5.1-0-dev liblua5.2-dev liblua5.3-dev
+  liblua5.4-dev luajit2 libluajit2-5.1-dev
   lua-cjson lua-dkjson lua-busted lua-http lua-argparse luarocks valgrind"
 
 # `deps.sh fuzz` adds what `make fuzz` needs: clang and libFuzzer.
