@@ -30,8 +30,8 @@ static void check_request(const stc_operation *op, const stc_request *req,
 	if (strncmp(req->path, op->prefix, strlen(op->prefix)) != 0)
 		abort();
 	for (p = req->path; *p != '\0'; p++)
-		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			    "0123456789-._~%/", *p))
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "abcdefghijklmnopqrstuvwxyz0123456789-._~%/", *p))
 			abort();
 	if (req->body != NULL) {
 		if (!stc_json_decode(L, req->body, req->body_len)
