@@ -9,6 +9,7 @@
 
 local core = require "stytch.core"
 local errors = require "stytch.errors"
+local calls = require "stytch.calls"
 local retry = require "stytch.retry"
 local version = require "stytch.version"
 
@@ -30,7 +31,6 @@ local OPTIONS = {
 }
 
 local invalid = errors.invalid
-local unpack = table.unpack or unpack
 
 --- An environment variable, or nil when it is unset or empty.
 local function env(name)
@@ -101,21 +101,6 @@ local function session_settings(config)
   return settings
 end
 
---- The lists of a get_connections response, empty tables where the
--- server sent null or nothing; anything else there is no list.
-local function complete_lists(res)
-  for _, name in ipairs { "oidc_connections", "saml_connections",
-                          "external_connections" } do
-    if res[name] == nil then
-      res[name] = {}
-    elseif type(res[name]) ~= "table" then
-      return errors.fail("invalid_response", "the response's " .. name
-        .. " is not a list", { status_code = res.status_code })
-    end
-  end
-  return res
-end
-
 local Client = {}
 Client.__index = Client
 
@@ -127,29 +112,6 @@ end
 function Client.__close(client)
   client.close()
 end
-
---- The calls of a client, where they live in it: `client.sso.oidc.x` or
--- `client.sso.x`.  Each is a method of the C session of the same name.
---
--- `sso.oidc.update_connection(organization_id, connection_id, fields
--- [, opts])` changes the fields given and leaves the others alone;
--- `sso.oidc.create_connection(organization_id, fields [, opts])` makes a
--- connection (`display_name`, `identity_provider`);
--- `sso.get_connections(organization_id [, opts])` lists the
--- organization's `oidc_connections`, `saml_connections` and
--- `external_connections`; `sso.delete_connection(organization_id,
--- connection_id [, opts])` deletes one.  `organization_id` may be an id, a
--- slug or an external id; `opts` may hold a member's `session_token` or
--- `session_jwt`.  Each returns the decoded response, or nil, err.
---
--- Each entry: where the call lives, its name, its HTTP method (for the
--- retry rules) and the position of its opts argument.
-local CALLS = {
-  { "oidc", "update_connection", "PUT", 4 },
-  { "oidc", "create_connection", "POST", 3 },
-  { false, "get_connections", "GET", 2 },
-  { false, "delete_connection", "DELETE", 3 },
-}
 
 --- Make a client, or return nil, err when the config is wrong.
 local function new_client(config)
@@ -170,36 +132,16 @@ local function new_client(config)
   local client = { base_url = settings.base_url, sso = { oidc = {} } }
   local closed = false
 
-  for _, call in ipairs(CALLS) do
-    local place, name, http_method, opts_at = call[1], call[2], call[3],
-      call[4]
-    local method = session[name]
-    local home = place and client.sso[place] or client.sso
-    local where = place and "client.sso." .. place or "client.sso"
-    home[name] = function(...)
-      if closed then error("stytch: the client is closed", 2) end
-      if ... == home then
-        error(("stytch: call %s.%s with a dot, not a colon")
-          :format(where, name), 2)
-      end
-      local args = { n = select("#", ...), ... }
-      local opts = args[opts_at]
-      local this_policy = policy
-      if type(opts) == "table" then
-        local policy_err
-        this_policy, policy_err = retry.policy(opts.retries, "opts.retries",
-          policy)
-        if this_policy == nil then return nil, policy_err end
-      end
-      local res, call_err = retry.run(name, http_method, this_policy,
-        function() return method(session, unpack(args, 1, args.n)) end,
-        core.sleep, on_retry)
-      if res and name == "get_connections" then
-        return complete_lists(res)
-      end
-      return res, call_err
-    end
-  end
+  -- The calls of stytch.calls, each a method of the C session.
+  calls.install(client.sso, "client.sso", function(call, home, where)
+    return calls.wrap(call, home, where, {
+      policy = policy, sleep = core.sleep, on_retry = on_retry,
+      closed = function() return closed end,
+      attempt = function(this, ...)
+        return session[this.name](session, ...)
+      end,
+    })
+  end)
 
   --- Close the connection to Stytch; the client can't be used after.
   function client.close()
@@ -258,20 +200,17 @@ stytch.sso = {
 }
 
 -- The same calls at module level, on the default client.
-for _, call in ipairs(CALLS) do
-  local place, name = call[1], call[2]
-  local home = place and stytch.sso[place] or stytch.sso
-  local where = place and "stytch.sso." .. place or "stytch.sso"
-  home[name] = function(...)
+calls.install(stytch.sso, "stytch.sso", function(call, home, where)
+  return function(...)
     if ... == home then
       error(("stytch: call %s.%s with a dot, not a colon")
-        :format(where, name), 2)
+        :format(where, call.name), 2)
     end
     local client, err = default()
     if not client then return nil, err end
-    local target = place and client.sso[place] or client.sso
-    return target[name](...)
+    local target = call.place and client.sso[call.place] or client.sso
+    return target[call.name](...)
   end
-end
+end)
 
 return stytch

@@ -1,0 +1,87 @@
+--- The calls of a client, for every dispatcher: where each lives
+-- (`client.sso.oidc.x` or `client.sso.x`), its name, its HTTP method (for
+-- the retry rules) and the position of its opts argument.
+--
+-- `sso.oidc.update_connection(organization_id, connection_id, fields
+-- [, opts])` changes the fields given and leaves the others alone;
+-- `sso.oidc.create_connection(organization_id, fields [, opts])` makes a
+-- connection (`display_name`, `identity_provider`);
+-- `sso.get_connections(organization_id [, opts])` lists the
+-- organization's `oidc_connections`, `saml_connections` and
+-- `external_connections`; `sso.delete_connection(organization_id,
+-- connection_id [, opts])` deletes one.  `organization_id` may be an id, a
+-- slug or an external id; `opts` may hold a member's `session_token` or
+-- `session_jwt`, and `retries`.  Each returns the decoded response, or
+-- nil, err.
+-- @module stytch.calls
+
+local errors = require "stytch.errors"
+local retry = require "stytch.retry"
+
+local unpack = table.unpack or unpack
+
+local calls = {
+  { place = "oidc", name = "update_connection", method = "PUT", opts = 4 },
+  { place = "oidc", name = "create_connection", method = "POST", opts = 3 },
+  { place = false, name = "get_connections", method = "GET", opts = 2 },
+  { place = false, name = "delete_connection", method = "DELETE", opts = 3 },
+}
+
+--- The lists of a get_connections response, empty tables where the
+-- server sent null or nothing; anything else there is no list.
+function calls.complete_lists(res)
+  for _, name in ipairs { "oidc_connections", "saml_connections",
+                          "external_connections" } do
+    if res[name] == nil then
+      res[name] = {}
+    elseif type(res[name]) ~= "table" then
+      return errors.fail("invalid_response", "the response's " .. name
+        .. " is not a list", { status_code = res.status_code })
+    end
+  end
+  return res
+end
+
+--- A client function for one call.  It refuses a colon call and a
+-- closed client (raising, at the caller's line), merges a per-call
+-- `retries` option over `policy`, makes attempts through `attempt(...)`
+-- under the retry rules, waiting with `sleep`, and completes the lists of
+-- get_connections.
+function calls.wrap(call, home, where, options)
+  return function(...)
+    if options.closed and options.closed() then
+      error("stytch: the client is closed", 2)
+    end
+    if ... == home then
+      error(("stytch: call %s.%s with a dot, not a colon")
+        :format(where, call.name), 2)
+    end
+    local args = { n = select("#", ...), ... }
+    local opts = args[call.opts]
+    local policy = options.policy
+    if type(opts) == "table" then
+      local err
+      policy, err = retry.policy(opts.retries, "opts.retries", policy)
+      if policy == nil then return nil, err end
+    end
+    local res, err = retry.run(call.name, call.method, policy, function()
+      return options.attempt(call, unpack(args, 1, args.n))
+    end, options.sleep, options.on_retry)
+    if res and call.name == "get_connections" then
+      return calls.complete_lists(res)
+    end
+    return res, err
+  end
+end
+
+--- Put every call into `sso` (a table with an `oidc` table), each made
+-- by `bind(call, home, where)`.
+function calls.install(sso, prefix, bind)
+  for _, call in ipairs(calls) do
+    local home = call.place and sso[call.place] or sso
+    local where = prefix .. (call.place and "." .. call.place or "")
+    home[call.name] = bind(call, home, where)
+  end
+end
+
+return calls
