@@ -26,6 +26,10 @@
 --             "date<seconds>" for an HTTP-date that far ahead), the rest
 --             a 200 saying which request they were
 --   count/<key>  how many requests came under <key>
+--   barrier/<key>/<n>  holds each request until n have come under <key>
+--             (or 5 seconds pass), then answers how many had come: two
+--             calls that overlap both see 2, calls made one after the
+--             other see 1 and 2
 -- Anything else is a 404.
 
 package.path = (arg[0]:match("^(.*/)") or "./") .. "?.lua;" .. package.path
@@ -235,6 +239,17 @@ local function handle(stream, headers)
   end
   if key then
     return flaky(stream, key, failures, status, after)
+  end
+  local wanted
+  key, wanted = path:match("^/faults/barrier/([%w_-]+)/(%d+)/")
+  if key then
+    seen[key] = (seen[key] or 0) + 1
+    for _ = 1, 100 do
+      if seen[key] >= tonumber(wanted) then break end
+      cqueues.sleep(0.05)
+    end
+    return common.respond(stream, 200, { status_code = 200,
+      request_id = "request-id-idp-barrier", together = seen[key] })
   end
   key = path:match("^/faults/count/([%w_-]+)$")
   if key then

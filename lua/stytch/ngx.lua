@@ -1,0 +1,150 @@
+--- lua-stytch inside nginx (OpenResty, or nginx with the lua module),
+-- without blocking the worker.
+--
+-- A blocking libcurl call would stall every request of its worker, so
+-- here each request goes out as an `ngx.location.capture` subrequest to an
+-- internal location that `proxy_pass`es to Stytch over a keepalive
+-- upstream: nginx's own non-blocking HTTP client, and nothing to install
+-- beyond the lua module.  Building the request (checks, path escaping,
+-- JSON) and reading the response are the C core's, as for plain Lua; only
+-- the sending differs.  See nginx/stytch.conf for the location, and
+-- nginx/stytch-proxy.conf for what it does.
+--
+--     local client = require("stytch.ngx").client {
+--       project_id = os.getenv("STYTCH_PROJECT_ID"),
+--       secret = os.getenv("STYTCH_SECRET"),
+--     }
+--     local res, err = client.sso.oidc.update_connection(org, conn, fields)
+--
+-- Calls work where subrequests do: the rewrite, access and content
+-- phases.  Elsewhere (init, init_worker, timers, log) they raise; use the
+-- plain `stytch.client` there only where blocking is acceptable.
+-- @module stytch.ngx
+
+local core = require "stytch.core"
+local calls = require "stytch.calls"
+local errors = require "stytch.errors"
+local retry = require "stytch.retry"
+local version = require "stytch.version"
+
+local stytch_ngx = {}
+
+local METHODS = {
+  GET = ngx.HTTP_GET, PUT = ngx.HTTP_PUT, POST = ngx.HTTP_POST,
+  DELETE = ngx.HTTP_DELETE,
+}
+
+local PHASES = { rewrite = true, access = true, content = true }
+
+local OPTIONS = {
+  location = true, project_id = true, secret = true, gateway = true,
+  retries = true, on_retry = true,
+}
+
+local Client = {}
+Client.__index = Client
+
+function Client.__tostring(client)
+  return "stytch.ngx client (" .. client.location .. ")"
+end
+
+--- One attempt: build with the core, send as a subrequest, read with the
+-- core.
+local function attempt(location, authorization, call, ...)
+  local phase = ngx.get_phase()
+  if not PHASES[phase] then
+    error("stytch.ngx: calls work in the rewrite, access and content "
+      .. "phases, not in " .. phase, 3)
+  end
+  local request, err = core["build_" .. call.name](...)
+  if not request then return nil, err end
+
+  local res = ngx.location.capture(location, {
+    method = METHODS[request.method],
+    body = request.body,
+    ctx = {
+      stytch = {
+        path = request.path,
+        authorization = authorization,
+        session = request.headers["X-Stytch-Member-Session"],
+        session_jwt = request.headers["X-Stytch-Member-SessionJWT"],
+        content_type = request.body and "application/json" or nil,
+      },
+    },
+  })
+  if res.truncated then
+    return errors.fail("network", "the response was cut short",
+      { error_type = "partial_response", status_code = res.status,
+        request_sent = true })
+  end
+  local header = res.header or {}
+  return core.parse_response(res.status, res.body, header["Retry-After"],
+    header["Location"])
+end
+
+--- Make a client for use inside nginx.
+-- @tparam table config `location` (the internal location of
+-- nginx/stytch.conf, default "/_stytch"), `project_id` and `secret` (or
+-- `gateway = true` when the location adds credentials itself),
+-- `retries`, `on_retry` as for `stytch.client`
+-- @return the client; raises when the config is wrong
+function stytch_ngx.client(config)
+  config = config or {}
+  local function fail(field, rule)
+    local _, err = errors.invalid(field, rule)
+    error(tostring(err), 3)
+  end
+  for key in pairs(config) do
+    if not OPTIONS[key] then
+      local named = errors.printable(key)
+      fail(named and "config." .. named or "config", "is not an option "
+        .. "(known: location, project_id, secret, gateway, retries, "
+        .. "on_retry)")
+    end
+  end
+  local location = config.location or "/_stytch"
+  if type(location) ~= "string" or location:sub(1, 1) ~= "/" then
+    fail("location", "must be the path of an internal location")
+  end
+  local authorization
+  if not config.gateway then
+    for _, key in ipairs { "project_id", "secret" } do
+      if type(config[key]) ~= "string" or config[key] == "" then
+        fail(key, "is required (or gateway = true)")
+      end
+    end
+    authorization = "Basic "
+      .. ngx.encode_base64(config.project_id .. ":" .. config.secret)
+  end
+  local policy, err = retry.policy(config.retries, "retries", retry.DEFAULT)
+  if policy == nil then error(tostring(err), 2) end
+
+  local client = { location = location, sso = { oidc = {} } }
+  calls.install(client.sso, "client.sso", function(call, home, where)
+    return calls.wrap(call, home, where, {
+      policy = policy, sleep = ngx.sleep, on_retry = config.on_retry,
+      attempt = function(this, ...)
+        return attempt(location, authorization, this, ...)
+      end,
+    })
+  end)
+  return setmetatable(client, Client)
+end
+
+--- For the internal location's rewrite phase: copy what the calling
+-- request put in ngx.ctx into the variables the location sends on, and
+-- refuse any request that did not come from this module.
+function stytch_ngx.prepare()
+  local request = ngx.ctx.stytch
+  if not request or not ngx.is_subrequest then
+    return ngx.exit(ngx.HTTP_FORBIDDEN)
+  end
+  ngx.var.stytch_path = request.path
+  ngx.var.stytch_authorization = request.authorization or ""
+  ngx.var.stytch_session = request.session or ""
+  ngx.var.stytch_session_jwt = request.session_jwt or ""
+  ngx.var.stytch_content_type = request.content_type or ""
+  ngx.var.stytch_user_agent = version.user_agent .. " nginx"
+end
+
+return stytch_ngx
