@@ -5,7 +5,8 @@ set -eu
 packages="gcc make pkg-config libcurl4-openssl-dev openssl curl
   lua5.1 lua5.2 lua5.3 lua5.4 liblua5.1-0-dev liblua5.2-dev liblua5.3-dev
   liblua5.4-dev luajit2 libluajit2-5.1-dev
-  lua-cjson lua-dkjson lua-busted lua-http lua-argparse luarocks valgrind"
+  lua-cjson lua-dkjson lua-busted lua-http lua-argparse luarocks valgrind
+  nginx libnginx-mod-http-lua"
 
 # `deps.sh fuzz` adds what `make fuzz` needs: clang and libFuzzer.
 [ "${1:-}" = fuzz ] && packages="$packages clang libclang-rt-14-dev"
@@ -29,6 +30,14 @@ else
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Packages with a service (nginx) must not start it: the specs start their
+# own nginx on loopback and stop it.  policy-rc.d is Debian's way to say so.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $as_root tee "$policy" >/dev/null
+  $as_root chmod +x "$policy"
+  trap '$as_root rm -f "$policy"' EXIT
+fi
 $as_root apt-get update -qq
 # shellcheck disable=SC2086
 $as_root apt-get install -y -qq --no-install-recommends $missing

@@ -37,8 +37,8 @@ local METHODS = {
 local PHASES = { rewrite = true, access = true, content = true }
 
 local OPTIONS = {
-  location = true, project_id = true, secret = true, gateway = true,
-  retries = true, on_retry = true,
+  location = true, base_path = true, project_id = true, secret = true,
+  gateway = true, retries = true, on_retry = true,
 }
 
 local Client = {}
@@ -50,7 +50,7 @@ end
 
 --- One attempt: build with the core, send as a subrequest, read with the
 -- core.
-local function attempt(location, authorization, call, ...)
+local function attempt(target, authorization, call, ...)
   local phase = ngx.get_phase()
   if not PHASES[phase] then
     error("stytch.ngx: calls work in the rewrite, access and content "
@@ -59,12 +59,12 @@ local function attempt(location, authorization, call, ...)
   local request, err = core["build_" .. call.name](...)
   if not request then return nil, err end
 
-  local res = ngx.location.capture(location, {
+  local res = ngx.location.capture(target.location, {
     method = METHODS[request.method],
     body = request.body,
     ctx = {
       stytch = {
-        path = request.path,
+        path = target.base_path .. request.path,
         authorization = authorization,
         session = request.headers["X-Stytch-Member-Session"],
         session_jwt = request.headers["X-Stytch-Member-SessionJWT"],
@@ -84,7 +84,8 @@ end
 
 --- Make a client for use inside nginx.
 -- @tparam table config `location` (the internal location of
--- nginx/stytch.conf, default "/_stytch"), `project_id` and `secret` (or
+-- nginx/stytch.conf, default "/_stytch"), `base_path` (a path before
+-- Stytch's, for an upstream behind a prefix), `project_id` and `secret` (or
 -- `gateway = true` when the location adds credentials itself),
 -- `retries`, `on_retry` as for `stytch.client`
 -- @return the client; raises when the config is wrong
@@ -98,13 +99,22 @@ function stytch_ngx.client(config)
     if not OPTIONS[key] then
       local named = errors.printable(key)
       fail(named and "config." .. named or "config", "is not an option "
-        .. "(known: location, project_id, secret, gateway, retries, "
-        .. "on_retry)")
+        .. "(known: location, base_path, project_id, secret, gateway, "
+        .. "retries, on_retry)")
     end
   end
-  local location = config.location or "/_stytch"
-  if type(location) ~= "string" or location:sub(1, 1) ~= "/" then
+  local target = {
+    location = config.location or "/_stytch",
+    base_path = config.base_path or "",
+  }
+  if type(target.location) ~= "string"
+      or target.location:sub(1, 1) ~= "/" then
     fail("location", "must be the path of an internal location")
+  end
+  if type(target.base_path) ~= "string"
+      or not target.base_path:find("^[%w%-._~/]*$")
+      or target.base_path:find("/%.%.?/") then
+    fail("base_path", "must be a plain path, without dot segments")
   end
   local authorization
   if not config.gateway then
@@ -119,12 +129,12 @@ function stytch_ngx.client(config)
   local policy, err = retry.policy(config.retries, "retries", retry.DEFAULT)
   if policy == nil then error(tostring(err), 2) end
 
-  local client = { location = location, sso = { oidc = {} } }
+  local client = { location = target.location, sso = { oidc = {} } }
   calls.install(client.sso, "client.sso", function(call, home, where)
     return calls.wrap(call, home, where, {
       policy = policy, sleep = ngx.sleep, on_retry = config.on_retry,
       attempt = function(this, ...)
-        return attempt(location, authorization, this, ...)
+        return attempt(target, authorization, this, ...)
       end,
     })
   end)

@@ -1,0 +1,222 @@
+-- stytch.ngx and stytch.gateway in a real nginx (with the lua module),
+-- started by with-servers in front of the emulator and the test identity
+-- provider.  Each call runs in nginx's /test/call and comes back as JSON.
+local helper = require "helper"
+local cjson = require "cjson"
+local stytch = require "stytch"
+local show = helper.show
+
+local nginx = os.getenv("STYTCH_TEST_NGINX")
+local CONFIG = { project_id = helper.project_id, secret = helper.secret }
+
+local function quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- Run a call inside nginx; returns res, err (plain tables) and the text.
+local function call(place, name, args, config, curl_extra)
+  local job = { place = place, call = name, n = #args, config = config
+    or CONFIG, args = {} }
+  for i = 1, job.n do
+    if args[i] == nil then job.args[i] = cjson.null
+    else job.args[i] = args[i] end
+  end
+  local file = os.tmpname()
+  local f = assert(io.open(file, "wb"))
+  f:write(cjson.encode(job))
+  f:close()
+  local pipe = assert(helper.popen("curl -s --noproxy '*' "
+    .. (curl_extra or "") .. " --data-binary @" .. file .. " "
+    .. nginx .. "/test/call"))
+  local out = pipe:read("*a")
+  pipe:close()
+  os.remove(file)
+  local ok, answer = pcall(cjson.decode, out)
+  assert(ok, "nginx answered: " .. out)
+  local function plain(value)
+    if value == cjson.null then return nil end
+    return value
+  end
+  return plain(answer.res), plain(answer.err), plain(answer.text)
+end
+
+local describe_nginx = nginx and describe or pending
+
+describe_nginx("stytch.ngx inside nginx", function()
+  before_each(helper.reset)
+
+  it("updates a connection as the plain client does", function()
+    local res, err = call("oidc", "update_connection", { "acme",
+      helper.pending, { issuer = helper.idp .. "/acme", client_id = "c",
+                        client_secret = "s" } })
+    assert(res, show(err))
+    assert.are.equal("active", res.connection.status)
+    assert.are.equal(helper.idp .. "/acme/oauth2/token",
+      res.connection.token_url)
+    local sent = helper.received()[1]
+    assert.are.equal("PUT", sent.method)
+    assert.are.equal("/v1/b2b/sso/oidc/acme/connections/" .. helper.pending,
+      sent.path)
+    assert.matches("^lua%-stytch/.* nginx$", sent.headers["user-agent"])
+  end)
+
+  it("returns the same errors as the plain client", function()
+    local _, err, text = call("oidc", "update_connection",
+      { "nobody", helper.pending, {} })
+    local client = helper.client()
+    local _, plain_err = client.sso.oidc.update_connection("nobody",
+      helper.pending, {})
+    client.close()
+    assert.are.equal("api", err.kind)
+    assert.are.equal(404, err.status_code)
+    assert.are.equal(plain_err.error_type, err.error_type)
+    assert.are.equal(tostring(plain_err):gsub("request%-id%-%S+", ""),
+      text:gsub("request%-id%-%S+", ""))
+  end)
+
+  it("refuses bad input before any subrequest", function()
+    local _, err = call("oidc", "update_connection",
+      { "acme", "..", { clientid = "x" } })
+    assert.are.equal("invalid_argument", err.kind)
+    assert.are.equal("connection_id", err.field)
+    assert.are.same({}, helper.received())
+  end)
+
+  it("creates, lists and deletes", function()
+    local created = assert(call("oidc", "create_connection",
+      { "acme", { display_name = "via nginx" } }))
+    local id = created.connection.connection_id
+    local listed = assert(call(false, "get_connections", { "acme" }))
+    assert.are.equal(3, #listed.oidc_connections)
+    assert.are.same({}, listed.saml_connections)
+    assert(call(false, "delete_connection", { "acme", id }))
+    local methods = {}
+    for i, sent in ipairs(helper.received()) do methods[i] = sent.method end
+    assert.are.same({ "POST", "GET", "DELETE" }, methods)
+    assert.are.equal(0, helper.received()[2].body_bytes)
+  end)
+
+  it("sends member sessions, and none of the caller's own headers",
+     function()
+    local _, err = call("oidc", "update_connection",
+      { "acme", helper.pending, {},
+        { session_token = helper.viewer.session_token } },
+      nil, "-H 'Cookie: sid=caller' -H 'Authorization: Basic Y2FsbGVyOng='")
+    assert.are.equal(403, err.status_code, show(err))
+    local sent = helper.received()[1]
+    assert.are.equal("[redacted]", sent.headers["x-stytch-member-session"])
+    assert.is_nil(sent.headers.cookie)
+    -- the module's credentials went, not the caller's: no 401
+    local res = call(false, "get_connections", { "acme" }, nil,
+      "-H 'Authorization: Basic Y2FsbGVyOng='")
+    assert.is_table(res)
+  end)
+
+  it("retries in nginx, waiting with ngx.sleep", function()
+    local key = "ngx-" .. os.time() .. math.random(1000)
+    local res, err = call(false, "get_connections", { "acme" }, {
+      project_id = "p", secret = "s", location = "/_stytch_idp",
+      base_path = "/faults/flaky/" .. key .. "/2/503",
+      retries = { max = 3, base_delay = 0.01, max_delay = 0.02 },
+    })
+    assert(res, show(err))
+    assert.are.equal(3, res.request_number)
+  end)
+
+  it("does not block its worker: two slow calls overlap", function()
+    -- The identity provider holds each call until both have arrived. A
+    -- blocking call would hold the one worker, and the second call could
+    -- not arrive until the first gave up alone.
+    local key = "overlap-" .. os.time() .. math.random(1000)
+    local config = cjson.encode { place = false, call = "get_connections",
+      n = 1, args = { "acme" }, config = { project_id = "p", secret = "s",
+        location = "/_stytch_idp", base_path = "/faults/barrier/" .. key
+          .. "/2", retries = false } }
+    local file = os.tmpname()
+    local f = assert(io.open(file, "wb"))
+    f:write(config)
+    f:close()
+    local curl = "curl -s --noproxy '*' --data-binary @" .. file .. " "
+      .. nginx .. "/test/call"
+    local pipe = assert(helper.popen("(" .. curl .. "; echo) & (" .. curl
+      .. "; echo) & wait"))
+    local out = pipe:read("*a")
+    pipe:close()
+    os.remove(file)
+    local together = {}
+    for n in out:gmatch('"together":(%d+)') do together[#together + 1] = n end
+    assert.are.same({ "2", "2" }, together, out)
+  end)
+end)
+
+describe_nginx("stytch.gateway inside nginx", function()
+  before_each(helper.reset)
+
+  local function gateway_client()
+    return stytch.client { gateway = nginx .. "/gw", retries = false }
+  end
+
+  it("lets the plain client's gateway mode through, adding credentials",
+     function()
+    local client = gateway_client()
+    local res, err = client.sso.oidc.update_connection(helper.org,
+      helper.pending, { display_name = "via gateway" },
+      { session_token = helper.admin.session_token })
+    client.close()
+    assert(res, show(err))
+    assert.are.equal("via gateway", res.connection.display_name)
+    assert.are.equal("/v1/b2b/sso/oidc/" .. helper.org .. "/connections/"
+      .. helper.pending, helper.received()[1].path)
+  end)
+
+  it("requires a member session", function()
+    local client = gateway_client()
+    local _, err = client.sso.get_connections(helper.org)
+    client.close()
+    assert.are.equal(401, err.status_code)
+    assert.are.equal("session_required", err.error_type)
+    assert.are.same({}, helper.received())
+  end)
+
+  it("refuses routes it is not configured for", function()
+    local client = gateway_client()
+    local _, err = client.sso.delete_connection(helper.org, helper.pending,
+      { session_token = helper.admin.session_token })
+    client.close()
+    assert.are.equal(403, err.status_code)
+    assert.are.equal("route_not_allowed", err.error_type)
+    assert.are.same({}, helper.received())
+  end)
+
+  it("drops the caller's Authorization and keeps the secret from it",
+     function()
+    local pipe = assert(helper.popen("curl -s -i --noproxy '*' "
+      .. "-H 'Authorization: Basic d3Jvbmc6d3Jvbmc=' "
+      .. "-H 'X-Stytch-Member-Session: " .. helper.admin.session_token
+      .. "' " .. nginx .. "/gw/v1/b2b/sso/" .. helper.org))
+    local out = pipe:read("*a")
+    pipe:close()
+    assert.matches("^HTTP/1.1 200", out)
+    assert.is_falsy(out:find(helper.secret, 1, true), "the secret leaked")
+    local pipe2 = assert(helper.popen("printf %s '" .. helper.credentials()
+      .. "' | base64 -w0"))
+    local encoded = pipe2:read("*a")
+    pipe2:close()
+    assert.is_falsy(out:find(encoded, 1, true), "the credentials leaked")
+  end)
+
+  for _, path in ipairs { "/gw/v1/b2b/sso/oidc/acme/connections/..",
+      "/gw/v1/b2b/sso/oidc/%2e%2e/connections/x",
+      "/gw/v1/b2b/magic_links/email/send" } do
+    it("refuses " .. path, function()
+      local pipe = assert(helper.popen("curl -s -o /dev/null "
+        .. "-w '%{http_code}' --noproxy '*' -X PUT "
+        .. "-H 'X-Stytch-Member-Session: t' "
+        .. "--path-as-is " .. quote(nginx .. path)))
+      local status = pipe:read("*a")
+      pipe:close()
+      assert.is_truthy(status == "400" or status == "403", status)
+      assert.are.same({}, helper.received())
+    end)
+  end
+end)
