@@ -279,14 +279,13 @@ static int at_separator(const struct scope_walk *w)
 }
 
 /*
- * The next scope and its length, or NULL at the end.  A string's scopes
- * are separated by spaces or "%20"; an array's entries are its scopes,
- * and one that is not a string sets *bad.  The scopes stay anchored in
- * the caller's value, and the Lua stack is left as it was.
+ * The next scope, pushed onto the stack, and its length; NULL (nothing
+ * pushed) at the end.  A string's scopes are separated by spaces or
+ * "%20"; an array's entries are its scopes, and one that is not a string
+ * sets *bad.  Each scope stays on the stack, anchored, until it is used.
  */
 static const char *next_scope(struct scope_walk *w, size_t *len, int *bad)
 {
-	const char *scope = NULL;
 	size_t start;
 
 	if (w->text == NULL) {
@@ -294,11 +293,10 @@ static const char *next_scope(struct scope_walk *w, size_t *len, int *bad)
 			return NULL;
 		lua_rawgeti(w->L, w->idx, (int)++w->i);
 		if (lua_type(w->L, -1) == LUA_TSTRING)
-			scope = lua_tolstring(w->L, -1, len);
-		else
-			*bad = 1;
+			return lua_tolstring(w->L, -1, len);
 		lua_pop(w->L, 1);
-		return scope;
+		*bad = 1;
+		return NULL;
 	}
 	while (w->pos < w->len && at_separator(w))
 		w->pos += w->text[w->pos] == ' ' ? 1 : 3;
@@ -308,13 +306,16 @@ static const char *next_scope(struct scope_walk *w, size_t *len, int *bad)
 	while (w->pos < w->len && !at_separator(w))
 		w->pos++;
 	*len = w->pos - start;
-	return w->text + start;
+	lua_pushlstring(w->L, w->text + start, *len);
+	return lua_tostring(w->L, -1);
 }
 
 /*
  * custom_scopes, a string of scopes separated by spaces or "%20", or an
  * array of scopes, checked scope by scope and pushed in the documented
- * form: separated by "%20", exactly once.
+ * form: separated by "%20", exactly once.  The pieces are joined with
+ * lua_concat, a batch at a time, so every one of them stays anchored on
+ * the stack whatever a finalizer does to the caller's array meanwhile.
  */
 static int push_scopes(lua_State *L, int idx, const char *prefix)
 {
@@ -322,8 +323,7 @@ static int push_scopes(lua_State *L, int idx, const char *prefix)
 	struct scope_walk walk = { NULL, 0, NULL, 0, 0, 0, 0 };
 	const char *scope, *rule;
 	size_t len, count = 0;
-	int bad = 0, first = 1;
-	luaL_Buffer b;
+	int bad = 0, pieces = 0, base;
 
 	walk.L = L;
 	walk.idx = idx;
@@ -344,30 +344,31 @@ static int push_scopes(lua_State *L, int idx, const char *prefix)
 			"a string or an array of strings");
 	}
 
-	/*
-	 * One pass: each scope is pushed (so it stays anchored whatever a
-	 * finalizer does to the caller's array), checked, and added.  On a
-	 * bad one the buffer is closed before the error is pushed.
-	 */
-	luaL_buffinit(L, &b);
+	base = lua_gettop(L);
+	luaL_checkstack(L, 70, "joining scopes");  /* a batch of 64, and more */
 	while ((scope = next_scope(&walk, &len, &bad)) != NULL || bad) {
 		rule = bad ? "must hold only strings"
 			: stc_check_scope(scope, len);
 		if (rule != NULL) {
-			luaL_pushresult(&b);
-			lua_pop(L, 1);
+			lua_settop(L, base);
 			return reject(L, prefix, name, rule);
 		}
-		if (!first)
-			luaL_addstring(&b, "%20");
-		lua_pushlstring(L, scope, len);
-		luaL_addvalue(&b);
-		first = 0;
+		if (pieces > 0) {
+			lua_pushliteral(L, "%20");
+			lua_insert(L, -2);
+			pieces++;
+		}
+		if (++pieces >= 64) {
+			lua_concat(L, pieces);
+			pieces = 1;
+		}
 	}
-	luaL_pushresult(&b);
+	if (pieces == 0)
+		lua_pushliteral(L, "");
+	else
+		lua_concat(L, pieces);
 	return 1;
 }
-
 
 /* Letters and digits only, lower-cased: "Client-ID" and "clientid" meet. */
 static void squash(const char *s, char *out, size_t size)

@@ -76,6 +76,26 @@ describe("a client under finalizers that meddle", function()
     client.close()
   end)
 
+  it("never sends a scope a finalizer swapped in after the check",
+     function()
+    local scopes = {}
+    for i = 1, 3000 do scopes[i] = ("scope-%d-"):format(i) .. ("x"):rep(40) end
+    collectgarbage("setpause", 1)
+    for _ = 1, 5 do
+      finalizers(50, function()
+        for i = 1, #scopes do scopes[i] = "evil\r\nscope%" end
+      end)
+      local res, err = core.build_update_connection("o", "c",
+        { custom_scopes = scopes })
+      if res then
+        assert.is_falsy(res.body:find("\r", 1, true), "an unchecked scope")
+      else
+        assert.are.equal("fields.custom_scopes", err.field)
+      end
+    end
+    collectgarbage("setpause", 200)
+  end)
+
   it("formats an error whose request_id is a number", function()
     local body = '{"error_type":"x","error_message":"' .. ("m"):rep(990)
       .. '","request_id":987654321987}'
