@@ -3,7 +3,7 @@
  *
  * Caveats:
  * - A call blocks the calling thread for up to `timeout` seconds; inside
- *   nginx a non-blocking dispatcher is needed (not provided yet).
+ *   nginx, stytch.ngx sends the same requests through nginx instead.
  * - Response bodies larger than max_response_bytes (8 MiB unless set) are
  *   refused, not truncated; headers are held to libcurl's own limit.
  * - Only libcurl's own C callbacks run during a transfer; no Lua code runs
