@@ -238,8 +238,19 @@ int stc_session_new(lua_State *L)
 		"base_url", "project_id", "secret", "user_agent", "cainfo",
 		"proxy"
 	};
+	static const struct {
+		const char *key, *unit;
+		double fallback, limit;
+	} numbers[] = {
+		{ "timeout", "seconds", 30, 86400 },
+		{ "connect_timeout", "seconds", 10, 86400 },
+		{ "stall_timeout", "seconds", 10, 86400 },
+		{ "max_response_bytes", "bytes", STC_MAX_BODY,
+		  STC_BODY_LIMIT },
+	};
 	const char *value[6], *rule = NULL;
-	int bad_timeout = 0, bad_connect = 0, bad_stall = 0, bad_max = 0, i;
+	double number[4];
+	int i;
 	struct settings o;
 	size_t base_len;
 	stc_session *s;
@@ -257,31 +268,29 @@ int stc_session_new(lua_State *L)
 	o.agent = value[3] ? value[3] : "lua-stytch";
 	o.cainfo = value[4];
 	o.proxy = value[5];
-	o.timeout = millis(opt_number(L, "timeout", 30, 86400, &bad_timeout));
-	o.connect = millis(opt_number(L, "connect_timeout", 10, 86400,
-		&bad_connect));
-	o.stall = (long)ceil(opt_number(L, "stall_timeout", 10, 86400,
-		&bad_stall));
-	o.max_body = opt_number(L, "max_response_bytes", STC_MAX_BODY,
-		STC_BODY_LIMIT, &bad_max);
+	for (i = 0; i < 4; i++) {
+		int bad = 0;
+
+		number[i] = opt_number(L, numbers[i].key, numbers[i].fallback,
+			numbers[i].limit, &bad);
+		if (bad) {
+			lua_pushfstring(L, "must be a number of %s above 0 "
+				"and at most %d", numbers[i].unit,
+				(int)numbers[i].limit);
+			return fail_config(L, numbers[i].key,
+				lua_tostring(L, -1));
+		}
+	}
+	o.timeout = millis(number[0]);
+	o.connect = millis(number[1]);
+	o.stall = (long)ceil(number[2]);
+	o.max_body = number[3];
 	lua_getfield(L, 1, "dangerously_skip_tls_verification");
 	o.insecure = lua_toboolean(L, -1);
 	if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
 		return fail_config(L, "dangerously_skip_tls_verification",
 			"must be true or false");
 
-	if (bad_timeout)
-		return fail_config(L, "timeout", "must be a number of seconds "
-			"above 0 and at most 86400");
-	if (bad_connect)
-		return fail_config(L, "connect_timeout", "must be a number of "
-			"seconds above 0 and at most 86400");
-	if (bad_stall)
-		return fail_config(L, "stall_timeout", "must be a number of "
-			"seconds above 0 and at most 86400");
-	if (bad_max)
-		return fail_config(L, "max_response_bytes", "must be a number "
-			"of bytes above 0 and at most 1 GiB");
 	if (o.base_url == NULL)
 		return fail_config(L, "base_url", "is required");
 	rule = stc_check_base_url(o.base_url, strlen(o.base_url));
