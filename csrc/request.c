@@ -345,7 +345,8 @@ static int push_scopes(lua_State *L, int idx, const char *prefix)
 	}
 
 	base = lua_gettop(L);
-	luaL_checkstack(L, 70, "joining scopes");  /* a batch of 64, and more */
+	/* A batch of 64 pieces, and a few more. */
+	luaL_checkstack(L, 70, "joining scopes");
 	while ((scope = next_scope(&walk, &len, &bad)) != NULL || bad) {
 		rule = bad ? "must hold only strings"
 			: stc_check_scope(scope, len);
