@@ -205,6 +205,39 @@ describe_nginx("stytch.gateway inside nginx", function()
     assert.is_falsy(out:find(encoded, 1, true), "the credentials leaked")
   end)
 
+  local function gateway_curl(headers)
+    local pipe = assert(helper.popen("curl -s -o /dev/null "
+      .. "-w '%{http_code}' --noproxy '*' " .. headers .. " "
+      .. nginx .. "/gw/v1/b2b/sso/" .. helper.org))
+    local status = pipe:read("*a")
+    pipe:close()
+    return status
+  end
+
+  it("takes an empty session header for none", function()
+    assert.are.equal("401", gateway_curl("-H 'X-Stytch-Member-Session;'"))
+    assert.are.equal("401",
+      gateway_curl("-H 'X-Stytch-Member-SessionJWT;'"))
+    assert.are.same({}, helper.received())
+  end)
+
+  it("refuses a session header sent twice", function()
+    assert.are.equal("400", gateway_curl("-H 'X-Stytch-Member-Session: a' "
+      .. "-H 'X-Stytch-Member-Session: b'"))
+    assert.are.same({}, helper.received())
+  end)
+
+  it("sends on none of the caller's other headers", function()
+    assert.are.equal("200", gateway_curl("-H 'X-Stytch-Member-Session: "
+      .. helper.admin.session_token .. "' -H 'X-Evil: 1' "
+      .. "-H 'X-HTTP-Method-Override: DELETE' -H 'Cookie: sid=1'"))
+    local sent = helper.received()[1]
+    assert.is_nil(sent.headers["x-evil"])
+    assert.is_nil(sent.headers["x-http-method-override"])
+    assert.is_nil(sent.headers.cookie)
+    assert.are.equal("lua-stytch gateway", sent.headers["user-agent"])
+  end)
+
   for _, path in ipairs { "/gw/v1/b2b/sso/oidc/acme/connections/..",
       "/gw/v1/b2b/sso/oidc/%2e%2e/connections/x",
       "/gw/v1/b2b/magic_links/email/send" } do

@@ -5,11 +5,12 @@
 -- to it.
 --
 -- For each request it: allows only the configured routes and methods
--- (403 otherwise); requires a member session token or JWT unless told
--- not to (401); drops the caller's Authorization and Cookie headers and
--- sets Basic auth itself; and hands the path on in
--- $stytch_gateway_path.  The member-session headers go on unchanged, so
--- Stytch checks the member's permissions.
+-- (403 otherwise) and no dot segments (400); requires one non-empty
+-- member session token or JWT unless told not to (401, or 400 for a
+-- repeated header); and sets the variables nginx/gateway-proxy.conf sends
+-- on: Basic auth of its own, the member-session headers (so Stytch checks
+-- the member's permissions) and the path.  Nothing else of the caller's
+-- request goes upstream: no Authorization, Cookie or other header.
 -- @module stytch.gateway
 
 local cjson = require "cjson"
@@ -21,6 +22,12 @@ local ROUTES = {
   create_connection = { "POST", "^/v1/b2b/sso/oidc/[^/]+$" },
   get_connections = { "GET", "^/v1/b2b/sso/[^/]+$" },
   delete_connection = { "DELETE", "^/v1/b2b/sso/[^/]+/connections/[^/]+$" },
+}
+
+-- nginx variable -> the member-session header it carries on.
+local SESSION_HEADERS = {
+  stytch_session = "x-stytch-member-session",
+  stytch_session_jwt = "x-stytch-member-sessionjwt",
 }
 
 local function refuse(status, error_type, message)
@@ -64,17 +71,29 @@ function gateway.handle(config)
   end
 
   local headers = ngx.req.get_headers()
-  if config.require_session ~= false
-      and not headers["x-stytch-member-session"]
-      and not headers["x-stytch-member-sessionjwt"] then
+  local sessions = {}
+  for variable, name in pairs(SESSION_HEADERS) do
+    local value = headers[name]
+    if type(value) == "table" then
+      return refuse(400, "bad_request", "Send " .. name .. " once.")
+    end
+    if value ~= nil and not value:find("^[\33-\126]+$") then
+      value = nil  -- empty, or no token at all: as good as absent
+    end
+    sessions[variable] = value
+  end
+  if config.require_session ~= false and not sessions.stytch_session
+      and not sessions.stytch_session_jwt then
     return refuse(401, "session_required",
       "Send X-Stytch-Member-Session or X-Stytch-Member-SessionJWT.")
   end
 
-  ngx.req.clear_header("Authorization")
-  ngx.req.clear_header("Cookie")
-  ngx.req.set_header("Authorization", "Basic "
-    .. ngx.encode_base64(config.project_id .. ":" .. config.secret))
+  ngx.var.stytch_authorization = "Basic "
+    .. ngx.encode_base64(config.project_id .. ":" .. config.secret)
+  ngx.var.stytch_session = sessions.stytch_session or ""
+  ngx.var.stytch_session_jwt = sessions.stytch_session_jwt or ""
+  ngx.var.stytch_content_type = (method == "PUT" or method == "POST")
+    and "application/json" or ""
   ngx.var.stytch_gateway_path = path
 end
 
