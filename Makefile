@@ -18,7 +18,7 @@ PC_lua5.3  := lua5.3
 PC_lua5.4  := lua5.4
 PC_luajit  := luajit
 
-.PHONY: all build deps demo test check-memory fuzz clean
+.PHONY: all build deps demo test check-memory fuzz bench clean
 
 FUZZ_TARGETS := request response url
 FUZZ_SECONDS ?= 60
@@ -69,6 +69,12 @@ fuzz:
 	@$(MAKE) --no-print-directory \
 	    $(foreach t,$(FUZZ_TARGETS),build/fuzz/fuzz_$(t))
 	@sh tools/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# bench/run: our module against plain libcurl, the Node SDK and luasocket.
+BENCH_CALLS ?= 2000
+bench: deps build
+	@sh tools/deps.sh bench
+	@sh bench/run $(BENCH_CALLS)
 
 # build/, and what `luarocks make` leaves in the tree.
 clean:

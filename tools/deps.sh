@@ -10,6 +10,10 @@ packages="gcc make pkg-config libcurl4-openssl-dev openssl curl
 
 # `deps.sh fuzz` adds what `make fuzz` needs: clang and libFuzzer.
 [ "${1:-}" = fuzz ] && packages="$packages clang libclang-rt-14-dev"
+# `deps.sh bench` adds the hand-rolled comparison's luasocket and luasec.
+# (Node.js and npm are the machine's own: bench/run skips the SDK's rows
+# without them, rather than let apt replace a Node.js it did not install.)
+[ "${1:-}" = bench ] && packages="$packages lua-socket lua-sec"
 
 missing=""
 for package in $packages; do

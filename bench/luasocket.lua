@@ -1,0 +1,35 @@
+-- What a Lua user writes by hand today: luasocket (luasec for https) and
+-- cjson, one request after another.  Prints "<rate> <peak RSS in KiB>".
+local socket = require "socket"
+local http = require "socket.http"
+local https = require "ssl.https"
+local ltn12 = require "ltn12"
+local mime = require "mime"
+local cjson = require "cjson"
+
+local url, n, cainfo = arg[1], tonumber(arg[2]), arg[3]
+local request = url:find("^https:") and https.request or http.request
+local body = cjson.encode { display_name = "Bench",
+  issuer = "https://idp.example", client_id = "bench-client",
+  client_secret = "bench-secret" }
+local auth = "Basic " .. mime.b64("project-test-bench:bench")
+
+local start = socket.gettime()
+for _ = 1, n do
+  local out = {}
+  local ok, status = request {
+    url = url, method = "PUT", source = ltn12.source.string(body),
+    sink = ltn12.sink.table(out), cafile = cainfo, verify = "peer",
+    headers = { ["content-type"] = "application/json",
+                ["content-length"] = #body, authorization = auth },
+  }
+  if not ok or status ~= 200 then error("request failed: " .. tostring(status)) end
+  assert(cjson.decode(table.concat(out)).connection)
+end
+local elapsed = socket.gettime() - start
+
+local rss = 0
+for line in io.lines("/proc/self/status") do
+  rss = tonumber(line:match("^VmHWM:%s*(%d+)")) or rss
+end
+print(("%.0f %d"):format(n / elapsed, rss))
