@@ -23,7 +23,9 @@ for _ = 1, n do
     headers = { ["content-type"] = "application/json",
                 ["content-length"] = #body, authorization = auth },
   }
-  if not ok or status ~= 200 then error("request failed: " .. tostring(status)) end
+  if not ok or status ~= 200 then
+    error("request failed: " .. tostring(status))
+  end
   assert(cjson.decode(table.concat(out)).connection)
 end
 local elapsed = socket.gettime() - start
