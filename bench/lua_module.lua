@@ -1,6 +1,6 @@
 -- Our module: N update_connection calls on one client, same 4-field body.
 -- Prints "<requests per second> <peak RSS in KiB>".
-local socket = require "socket"
+local measure = require "measure"
 local stytch = require "stytch"
 
 local base_url, n, cainfo = arg[1], tonumber(arg[2]), arg[3]
@@ -9,16 +9,8 @@ local client = stytch.client { project_id = "project-test-bench",
 local fields = { display_name = "Bench", issuer = "https://idp.example",
   client_id = "bench-client", client_secret = "bench-secret" }
 
-local start = socket.gettime()
-for _ = 1, n do
+measure.loop(n, function()
   local res, err = client.sso.oidc.update_connection(
     "organization-test-bench", "oidc-connection-test-bench", fields)
   if not res then error(tostring(err)) end
-end
-local elapsed = socket.gettime() - start
-
-local rss = 0
-for line in io.lines("/proc/self/status") do
-  rss = tonumber(line:match("^VmHWM:%s*(%d+)")) or rss
-end
-print(("%.0f %d"):format(n / elapsed, rss))
+end)

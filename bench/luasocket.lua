@@ -1,6 +1,6 @@
 -- What a Lua user writes by hand today: luasocket (luasec for https) and
 -- cjson, one request after another.  Prints "<rate> <peak RSS in KiB>".
-local socket = require "socket"
+local measure = require "measure"
 local http = require "socket.http"
 local https = require "ssl.https"
 local ltn12 = require "ltn12"
@@ -14,8 +14,7 @@ local body = cjson.encode { display_name = "Bench",
   client_secret = "bench-secret" }
 local auth = "Basic " .. mime.b64("project-test-bench:bench")
 
-local start = socket.gettime()
-for _ = 1, n do
+measure.loop(n, function()
   local out = {}
   local ok, status = request {
     url = url, method = "PUT", source = ltn12.source.string(body),
@@ -27,11 +26,4 @@ for _ = 1, n do
     error("request failed: " .. tostring(status))
   end
   assert(cjson.decode(table.concat(out)).connection)
-end
-local elapsed = socket.gettime() - start
-
-local rss = 0
-for line in io.lines("/proc/self/status") do
-  rss = tonumber(line:match("^VmHWM:%s*(%d+)")) or rss
-end
-print(("%.0f %d"):format(n / elapsed, rss))
+end)
