@@ -77,9 +77,14 @@ local function attempt(target, authorization, call, ...)
       { error_type = "partial_response", status_code = res.status,
         request_sent = true })
   end
+  -- A header sent twice comes back as a table: then it is not to be read.
   local header = res.header or {}
-  return core.parse_response(res.status, res.body, header["Retry-After"],
-    header["Location"])
+  local function single(name)
+    local value = header[name]
+    return type(value) == "string" and value or nil
+  end
+  return core.parse_response(res.status, res.body, single("Retry-After"),
+    single("Location"))
 end
 
 --- Make a client for use inside nginx.
