@@ -11,15 +11,21 @@ static void push_error(lua_State *L, const char *kind)
 	stc_setmetatable(L, STC_ERROR_MT);
 }
 
+static void push_message(lua_State *L, const char *kind, const char *fmt,
+	va_list ap)
+{
+	push_error(L, kind);
+	lua_pushvfstring(L, fmt, ap);
+	lua_setfield(L, -2, "message");
+}
+
 void stc_error_push(lua_State *L, const char *kind, const char *fmt, ...)
 {
 	va_list ap;
 
-	push_error(L, kind);
 	va_start(ap, fmt);
-	lua_pushvfstring(L, fmt, ap);
+	push_message(L, kind, fmt, ap);
 	va_end(ap);
-	lua_setfield(L, -2, "message");
 }
 
 int stc_fail(lua_State *L, const char *kind, const char *fmt, ...)
@@ -27,11 +33,9 @@ int stc_fail(lua_State *L, const char *kind, const char *fmt, ...)
 	va_list ap;
 
 	lua_pushnil(L);
-	push_error(L, kind);
 	va_start(ap, fmt);
-	lua_pushvfstring(L, fmt, ap);
+	push_message(L, kind, fmt, ap);
 	va_end(ap);
-	lua_setfield(L, -2, "message");
 	return 2;
 }
 

@@ -153,18 +153,21 @@ local function connection_view(conn)
   return view
 end
 
+--- The parts of an absolute https URL we accept, or nil.
 local function https_url(value)
   local parts = type(value) == "string" and whole_uri:match(value)
-  return parts and parts.scheme == "https" and parts.host ~= nil
-    and parts.host ~= "" and not parts.host:find("%%")
-    and parts.userinfo == nil and parts.fragment == nil
-    and parts.port ~= 0
+  if parts and parts.scheme == "https" and parts.host ~= nil
+      and parts.host ~= "" and not parts.host:find("%%")
+      and parts.userinfo == nil and parts.fragment == nil
+      and parts.port ~= 0 then
+    return parts
+  end
 end
 
 --- An issuer: an https URL as above, and no query (OIDC Discovery, 2).
 local function issuer_url(value)
-  local parts = https_url(value) and whole_uri:match(value)
-  return parts and parts.query == nil
+  local parts = https_url(value)
+  return parts ~= nil and parts.query == nil
 end
 
 local CREATE_FIELDS = { display_name = true, identity_provider = true }

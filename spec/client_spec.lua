@@ -1,9 +1,7 @@
 local helper = require "helper"
 local stytch = require "stytch"
 
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local quote = helper.quote
 
 -- Run Lua code in a fresh interpreter with the given environment; return
 -- what it printed.  The module-level default client reads the environment.

@@ -52,9 +52,11 @@ local function curl(args)
   return body
 end
 
-local function quote(s)
+--- s quoted for sh.
+function helper.quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
+local quote = helper.quote
 
 --- Put the emulator back to its seed and forget what it received.
 function helper.reset()
@@ -81,6 +83,16 @@ end
 --- The Basic credentials of the seeded project, as curl's -u takes them.
 function helper.credentials()
   return helper.project_id .. ":" .. helper.secret
+end
+
+--- The same credentials base64-encoded, as an Authorization header has
+-- them (by coreutils' base64: the specs have no encoder of their own).
+function helper.basic_credentials()
+  local pipe = assert(helper.popen("printf %s " .. quote(helper.credentials())
+    .. " | base64 -w0"))
+  local encoded = pipe:read("*a")
+  pipe:close()
+  return encoded
 end
 
 local SECRET_KEYS = {

@@ -6,9 +6,7 @@ local stytch = require "stytch"
 local core = require "stytch.core"
 local show = helper.show
 
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local quote = helper.quote
 
 -- Garbage whose finalizer runs fn, made often so that it runs mid-call.
 local function finalizers(count, fn)

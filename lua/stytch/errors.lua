@@ -22,6 +22,20 @@ function errors.fail(kind, message, extra)
   return nil, setmetatable(err, core.error_metatable)
 end
 
+--- `nil, err` for the first key of `config` that is not in `known` (a
+-- list, shown in its order), or nothing when all are known.
+function errors.unknown_option(config, known)
+  local allowed = {}
+  for _, name in ipairs(known) do allowed[name] = true end
+  for key in pairs(config) do
+    if not allowed[key] then
+      local named = errors.printable(key)
+      return errors.invalid(named and "config." .. named or "config",
+        "is not an option (known: " .. table.concat(known, ", ") .. ")")
+    end
+  end
+end
+
 --- A name fit to show in a message: short and plain, or nil.
 function errors.printable(name)
   if type(name) == "string" and #name <= 32 and name:find("^[%w_]+$") then

@@ -24,10 +24,10 @@ local LIVE_URL = "https://api.stytch.com"
 local TEST_URL = "https://test.stytch.com"
 
 local OPTIONS = {
-  project_id = true, secret = true, base_url = true, gateway = true,
-  timeout = true, connect_timeout = true, stall_timeout = true,
-  cainfo = true, proxy = true, max_response_bytes = true, retries = true,
-  on_retry = true, dangerously_skip_tls_verification = true,
+  "project_id", "secret", "base_url", "gateway", "timeout",
+  "connect_timeout", "stall_timeout", "cainfo", "proxy",
+  "max_response_bytes", "retries", "on_retry",
+  "dangerously_skip_tls_verification",
 }
 
 local invalid = errors.invalid
@@ -44,16 +44,8 @@ local function session_settings(config)
   if type(config) ~= "table" then
     return invalid("config", "must be a table, got " .. type(config))
   end
-  for key in pairs(config) do
-    if not OPTIONS[key] then
-      local named = errors.printable(key)
-      return invalid(named and "config." .. named or "config",
-        "is not an option (known: project_id, secret, base_url, gateway, "
-        .. "timeout, connect_timeout, stall_timeout, cainfo, proxy, "
-        .. "max_response_bytes, retries, on_retry, "
-        .. "dangerously_skip_tls_verification)")
-    end
-  end
+  local _, unknown = errors.unknown_option(config, OPTIONS)
+  if unknown then return nil, unknown end
   for _, key in ipairs { "project_id", "secret", "base_url", "gateway",
                          "cainfo", "proxy" } do
     if config[key] ~= nil and type(config[key]) ~= "string" then

@@ -37,8 +37,8 @@ local METHODS = {
 local PHASES = { rewrite = true, access = true, content = true }
 
 local OPTIONS = {
-  location = true, base_path = true, project_id = true, secret = true,
-  gateway = true, retries = true, on_retry = true,
+  "location", "base_path", "project_id", "secret", "gateway", "retries",
+  "on_retry",
 }
 
 local Client = {}
@@ -100,14 +100,8 @@ function stytch_ngx.client(config)
     local _, err = errors.invalid(field, rule)
     error(tostring(err), 3)
   end
-  for key in pairs(config) do
-    if not OPTIONS[key] then
-      local named = errors.printable(key)
-      fail(named and "config." .. named or "config", "is not an option "
-        .. "(known: location, base_path, project_id, secret, gateway, "
-        .. "retries, on_retry)")
-    end
-  end
+  local _, unknown = errors.unknown_option(config, OPTIONS)
+  if unknown then error(tostring(unknown), 2) end
   local target = {
     location = config.location or "/_stytch",
     base_path = config.base_path or "",
