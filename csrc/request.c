@@ -465,7 +465,8 @@ static int push_body(lua_State *L, const stc_operation *op, int fields)
 
 	if (!lua_istable(L, fields))
 		return reject_type(L, "", "fields", fields, "a table");
-	lua_newtable(L);
+	/* Room for a typical update, so the copy is not rehashed as it grows. */
+	lua_createtable(L, 0, 8);
 	body = lua_gettop(L);
 	lua_pushnil(L);
 	while (lua_next(L, fields)) {
@@ -574,13 +575,36 @@ static int read_opts(lua_State *L, int opts, stc_request *req)
 	return 1;
 }
 
+/* RFC 3986's unreserved characters: the ones a segment keeps as is. */
+static int unreserved(const char *s, size_t len)
+{
+	size_t i;
+
+	/* Spelled out, not isalnum(): that one follows the C locale. */
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		      || (c >= '0' && c <= '9') || c == '-' || c == '.'
+		      || c == '_' || c == '~'))
+			return 0;
+	}
+	return 1;
+}
+
 /* Push the id at idx escaped as one path segment (only unreserved kept). */
 static void push_segment(lua_State *L, int idx)
 {
 	size_t len;
 	const char *s = lua_tolstring(L, idx, &len);
-	char *escaped = curl_easy_escape(NULL, s, (int)len);
+	char *escaped;
 
+	/* Stytch's own ids need no escaping: keep the string we have. */
+	if (unreserved(s, len)) {
+		lua_pushvalue(L, idx);
+		return;
+	}
+	escaped = curl_easy_escape(NULL, s, (int)len);
 	if (escaped == NULL)
 		luaL_error(L, "out of memory");
 	lua_pushstring(L, escaped);

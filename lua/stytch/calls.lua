@@ -46,28 +46,34 @@ end
 -- closed client (raising, at the caller's line), merges a per-call
 -- `retries` option over `policy`, makes attempts through `attempt(...)`
 -- under the retry rules, waiting with `sleep`, and completes the lists of
--- get_connections.
+-- get_connections.  The first attempt gets the arguments as they came:
+-- they are packed into a table only when there is a retry to make.
 function calls.wrap(call, home, where, options)
+  local attempt, closed = options.attempt, options.closed
+  local lists = call.name == "get_connections"
   return function(...)
-    if options.closed and options.closed() then
+    if closed and closed() then
       error("stytch: the client is closed", 2)
     end
     if ... == home then
       error(("stytch: call %s.%s with a dot, not a colon")
         :format(where, call.name), 2)
     end
-    local args = { n = select("#", ...), ... }
-    local opts = args[call.opts]
     local policy = options.policy
-    if type(opts) == "table" then
+    local opts = select(call.opts, ...)
+    if type(opts) == "table" and opts.retries ~= nil then
       local err
       policy, err = retry.policy(opts.retries, "opts.retries", policy)
       if policy == nil then return nil, err end
     end
-    local res, err = retry.run(call.name, call.method, policy, function()
-      return options.attempt(call, unpack(args, 1, args.n))
-    end, options.sleep, options.on_retry)
-    if res and call.name == "get_connections" then
+    local res, err = attempt(call, ...)
+    if not res then
+      local args = { n = select("#", ...), ... }
+      res, err = retry.after(err, call.name, call.method, policy, function()
+        return attempt(call, unpack(args, 1, args.n))
+      end, options.sleep, options.on_retry)
+    end
+    if res and lists then
       return calls.complete_lists(res)
     end
     return res, err

@@ -125,13 +125,13 @@ local function new_client(config)
   local closed = false
 
   -- The calls of stytch.calls, each a method of the C session.
+  local function is_closed() return closed end
   calls.install(client.sso, "client.sso", function(call, home, where)
+    local method = session[call.name]
     return calls.wrap(call, home, where, {
       policy = policy, sleep = core.sleep, on_retry = on_retry,
-      closed = function() return closed end,
-      attempt = function(this, ...)
-        return session[this.name](session, ...)
-      end,
+      closed = is_closed,
+      attempt = function(_, ...) return method(session, ...) end,
     })
   end)
 

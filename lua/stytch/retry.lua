@@ -86,15 +86,13 @@ function retry.delay(policy, failed, err, random)
   return random() * ceiling
 end
 
---- Run attempt() until it succeeds, fails for good, or the policy says
--- stop; `err.attempts` says how many were made.  on_retry, when given,
--- is told of each retry before its wait: { call, attempt, delay, error }.
-function retry.run(call, method, policy, attempt, sleep, on_retry)
-  local made = 0
+--- Go on after a first attempt failed with err: try attempt() again
+-- until it succeeds, fails for good, or the policy says stop;
+-- `err.attempts` says how many were made.  on_retry, when given, is told
+-- of each retry before its wait: { call, attempt, delay, error }.
+function retry.after(err, call, method, policy, attempt, sleep, on_retry)
+  local made = 1
   while true do
-    made = made + 1
-    local res, err = attempt()
-    if res then return res end
     if not policy or made > policy.max or not retry.retryable(method, err)
     then
       err.attempts = made
@@ -105,7 +103,18 @@ function retry.run(call, method, policy, attempt, sleep, on_retry)
       on_retry { call = call, attempt = made, delay = wait, error = err }
     end
     sleep(wait)
+    made = made + 1
+    local res
+    res, err = attempt()
+    if res then return res end
   end
+end
+
+--- Run attempt() under the retry rules, as `retry.after` does.
+function retry.run(call, method, policy, attempt, sleep, on_retry)
+  local res, err = attempt()
+  if res then return res end
+  return retry.after(err, call, method, policy, attempt, sleep, on_retry)
 end
 
 return retry
