@@ -4,11 +4,13 @@ local socket = require "socket"
 
 local measure = {}
 
---- Run call() n times and print the rate and the peak RSS.
-function measure.loop(n, call)
+--- Run call() n times and print the rate and the peak RSS; `requests`
+-- (default n) is how many requests those calls make in all.
+function measure.loop(n, call, requests)
   local start = socket.gettime()
   for _ = 1, n do call() end
   local elapsed = socket.gettime() - start
+  n = requests or n
   local rss = 0
   for line in io.lines("/proc/self/status") do
     rss = tonumber(line:match("^VmHWM:%s*(%d+)")) or rss

@@ -13,7 +13,9 @@
  *   core.build_<call>(same arguments)    -> request | nil, err  (no I/O)
  *   core.parse_response(status, body [, retry_after [, location]])
  *                                        -> res | nil, err
- *   core.sleep(seconds)
+ *   core.sleep(seconds), core.monotonic() -> seconds
+ *   session:submit(tag, request), session:poll(seconds) -> list,
+ *   session:in_flight(), session:cancel()   (batches: see session.c)
  *   core.encode_scopes(scopes)           -> "a%20b" | nil, err
  *   core.check_attribute_mapping(t)      -> copy | nil, err
  *   core.error_metatable, core.libcurl_version
@@ -128,6 +130,16 @@ static int parse_response(lua_State *L)
 	return stc_response_push(L, &meta, body, len);
 }
 
+/* core.monotonic() -> seconds on a clock that never jumps. */
+static int monotonic(lua_State *L)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	lua_pushnumber(L, (lua_Number)ts.tv_sec + ts.tv_nsec / 1e9);
+	return 1;
+}
+
 /* core.sleep(seconds): block the thread, for the blocking dispatcher. */
 static int sleep_seconds(lua_State *L)
 {
@@ -156,6 +168,7 @@ LUALIB_API int luaopen_stytch_core(lua_State *L)
 		{ "check_attribute_mapping", check_attribute_mapping },
 		{ "check_https_url", check_https_url },
 		{ "sleep", sleep_seconds },
+		{ "monotonic", monotonic },
 		{ NULL, NULL }
 	};
 
@@ -178,6 +191,8 @@ LUALIB_API int luaopen_stytch_core(lua_State *L)
 	set_operations(L, "build_", build_call);
 	luaL_getmetatable(L, STC_ERROR_MT);
 	lua_setfield(L, -2, "error_metatable");
+	lua_pushinteger(L, STC_MAX_BATCH);
+	lua_setfield(L, -2, "max_batch");
 	lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
 	lua_setfield(L, -2, "libcurl_version");
 	return 1;

@@ -1,5 +1,7 @@
 /*
- * session.c: the libcurl dispatcher.
+ * session.c: the libcurl dispatcher, for one call at a time (an easy
+ * handle) and for batches (a multi handle over a pool of easy handles that
+ * share its connections).
  *
  * Caveats:
  * - A call blocks the calling thread for up to `timeout` seconds; inside
@@ -7,12 +9,14 @@
  * - Response bodies larger than max_response_bytes (8 MiB unless set) are
  *   refused, not truncated; headers are held to libcurl's own limit.
  * - Only libcurl's own C callbacks run during a transfer; no Lua code runs
- *   inside curl_easy_perform, so no Lua error can unwind through libcurl.
+ *   inside curl_easy_perform or curl_multi_perform, so no Lua error can
+ *   unwind through libcurl.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -25,60 +29,108 @@
 #define STC_BODY_LIMIT  (1024.0 * 1024 * 1024)
 #define STC_KEEP_BUFFER (64 * 1024)
 
-typedef struct stc_session {
-	CURL *easy;                       /* NULL once closed */
-	struct curl_slist *with_body;     /* headers for a request with JSON */
-	struct curl_slist *without_body;  /* headers for GET and DELETE */
-	char *base_url;                   /* without a trailing "/" */
+/* One easy handle, and what a transfer on it holds. */
+struct transfer {
+	CURL *easy;
+	struct curl_slist *extra;         /* this request's own header list */
 	char *data;                       /* the response body being read */
 	size_t len, cap;
 	size_t max_body;                  /* refuse bodies longer than this */
 	int overflow;
+	int in_flight;                    /* added to the multi handle */
+	lua_Integer tag;                  /* the batch's name for it */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+typedef struct stc_session {
+	struct transfer one;              /* single calls; easy NULL: closed */
+	struct transfer *pool;            /* batch transfers, STC_MAX_BATCH */
+	CURLM *multi;                     /* made at a batch's first request */
+	int in_flight;
+	struct curl_slist *with_body;     /* headers for a request with JSON */
+	struct curl_slist *without_body;  /* headers for GET and DELETE */
+	char *base_url;                   /* without a trailing "/" */
 	int busy;                         /* a call is under way */
 	int close_pending;                /* close() came during that call */
-	char errbuf[CURL_ERROR_SIZE];
 } stc_session;
 
 /* libcurl's write callback: collect the body, refuse past the cap. */
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
-	stc_session *s = ud;
+	struct transfer *t = ud;
 	size_t len = size * n;
 
-	if (len > s->max_body - s->len) {
-		s->overflow = 1;
+	if (len > t->max_body - t->len) {
+		t->overflow = 1;
 		return 0;
 	}
-	if (s->len + len > s->cap) {
-		size_t cap = s->cap ? s->cap : 4096;
+	if (t->len + len > t->cap) {
+		size_t cap = t->cap ? t->cap : 4096;
 		char *grown;
 
-		while (cap < s->len + len)
+		while (cap < t->len + len)
 			cap *= 2;
-		grown = realloc(s->data, cap);
+		grown = realloc(t->data, cap);
 		if (grown == NULL)
 			return 0;
-		s->data = grown;
-		s->cap = cap;
+		t->data = grown;
+		t->cap = cap;
 	}
-	memcpy(s->data + s->len, p, len);
-	s->len += len;
+	memcpy(t->data + t->len, p, len);
+	t->len += len;
 	return len;
+}
+
+static void transfer_close(struct transfer *t)
+{
+	if (t->easy != NULL) {
+		curl_easy_cleanup(t->easy);
+		t->easy = NULL;
+	}
+	curl_slist_free_all(t->extra);
+	t->extra = NULL;
+	free(t->data);
+	t->data = NULL;
+	t->len = t->cap = 0;
+}
+
+/* Stop every transfer of a batch; their connections go with them. */
+static void batch_cancel(stc_session *s)
+{
+	int i;
+
+	for (i = 0; s->pool != NULL && i < STC_MAX_BATCH; i++) {
+		struct transfer *t = &s->pool[i];
+
+		if (t->in_flight) {
+			curl_multi_remove_handle(s->multi, t->easy);
+			t->in_flight = 0;
+		}
+		curl_slist_free_all(t->extra);
+		t->extra = NULL;
+	}
+	s->in_flight = 0;
 }
 
 static void session_close(stc_session *s)
 {
-	if (s->easy != NULL) {
-		curl_easy_cleanup(s->easy);
-		s->easy = NULL;
+	int i;
+
+	batch_cancel(s);
+	for (i = 0; s->pool != NULL && i < STC_MAX_BATCH; i++)
+		transfer_close(&s->pool[i]);
+	free(s->pool);
+	s->pool = NULL;
+	if (s->multi != NULL) {
+		curl_multi_cleanup(s->multi);
+		s->multi = NULL;
 	}
+	transfer_close(&s->one);
 	curl_slist_free_all(s->with_body);
 	curl_slist_free_all(s->without_body);
 	s->with_body = s->without_body = NULL;
 	free(s->base_url);
-	free(s->data);
-	s->base_url = s->data = NULL;
-	s->len = s->cap = 0;
+	s->base_url = NULL;
 }
 
 /*
@@ -172,7 +224,7 @@ struct settings {
 /* Options that hold for every request on the session. */
 static int setup_easy(stc_session *s, const struct settings *o)
 {
-	CURL *e = s->easy;
+	CURL *e = s->one.easy;
 	CURLcode rc = CURLE_OK;
 
 #define SET(opt, val) \
@@ -181,9 +233,10 @@ static int setup_easy(stc_session *s, const struct settings *o)
 			rc = curl_easy_setopt(e, opt, val); \
 	} while (0)
 	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_ERRORBUFFER, s->errbuf);
+	SET(CURLOPT_ERRORBUFFER, s->one.errbuf);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
-	SET(CURLOPT_WRITEDATA, (void *)s);
+	SET(CURLOPT_WRITEDATA, (void *)&s->one);
+	SET(CURLOPT_PRIVATE, (void *)&s->one);
 	SET(CURLOPT_TIMEOUT_MS, o->timeout);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect);
 	/* Give up on less than a byte a second for `stall` seconds. */
@@ -314,12 +367,12 @@ int stc_session_new(lua_State *L)
 	base_len = strlen(o.base_url);
 	if (base_len > 0 && o.base_url[base_len - 1] == '/')
 		base_len--;
-	s->max_body = (size_t)o.max_body;
+	s->one.max_body = (size_t)o.max_body;
 	s->base_url = malloc(base_len + 1);
-	s->easy = curl_easy_init();
+	s->one.easy = curl_easy_init();
 	s->with_body = header_list(1);
 	s->without_body = header_list(0);
-	if (s->base_url == NULL || s->easy == NULL || s->with_body == NULL
+	if (s->base_url == NULL || s->one.easy == NULL || s->with_body == NULL
 	    || s->without_body == NULL) {
 		session_close(s);
 		return luaL_error(L,
@@ -339,7 +392,7 @@ stc_session *stc_session_check(lua_State *L, int idx)
 {
 	stc_session *s = luaL_checkudata(L, idx, STC_SESSION_MT);
 
-	if (s->easy == NULL || s->close_pending)
+	if (s->one.easy == NULL || s->close_pending)
 		luaL_error(L, "stytch: the client is closed");
 	return s;
 }
@@ -427,15 +480,15 @@ static const struct {
 };
 
 /* Whether any byte of the request left: if not, a retry is always safe. */
-static int request_sent(stc_session *s)
+static int request_sent(struct transfer *t)
 {
 	long bytes = 0;
 
-	curl_easy_getinfo(s->easy, CURLINFO_REQUEST_SIZE, &bytes);
+	curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &bytes);
 	return bytes > 0;
 }
 
-static int fail_transport(lua_State *L, stc_session *s, CURLcode rc)
+static int fail_transport(lua_State *L, struct transfer *t, CURLcode rc)
 {
 	const char *type = "transport_error";
 	int i;
@@ -444,44 +497,42 @@ static int fail_transport(lua_State *L, stc_session *s, CURLcode rc)
 		if (curl_types[i].code == rc)
 			type = curl_types[i].type;
 	stc_fail(L, rc == CURLE_OPERATION_TIMEDOUT ? STC_TIMEOUT : STC_NETWORK,
-		"%s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+		"%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
 	lua_pushstring(L, type);
 	lua_setfield(L, -2, "error_type");
 	lua_pushinteger(L, (lua_Integer)rc);
 	lua_setfield(L, -2, "curl_code");
-	lua_pushboolean(L, request_sent(s));
+	lua_pushboolean(L, request_sent(t));
 	lua_setfield(L, -2, "request_sent");
 	return 2;
 }
 
 /* Forget the last body, keeping a small buffer for the next call. */
-static void reset_body(stc_session *s)
+static void reset_body(struct transfer *t)
 {
-	if (s->cap > STC_KEEP_BUFFER) {
-		free(s->data);
-		s->data = NULL;
-		s->cap = 0;
+	if (t->cap > STC_KEEP_BUFFER) {
+		free(t->data);
+		t->data = NULL;
+		t->cap = 0;
 	}
-	s->len = 0;
-	s->overflow = 0;
+	t->len = 0;
+	t->overflow = 0;
 }
 
 /*
- * Send req and read the whole answer into s->data.  Return 1 with the
- * HTTP status in *status, or push nil, err and return 0.
+ * Point t's handle at req, ready for a transfer.  libcurl copies the URL
+ * and the body; the header list stays in t->extra until finish().  0 when
+ * memory ran out.
  */
-static int transfer(lua_State *L, stc_session *s, const stc_request *req,
-	stc_response_meta *meta)
+static int prepare(lua_State *L, stc_session *s, struct transfer *t,
+	const stc_request *req)
 {
-	struct curl_header *retry_after = NULL;
-	char *location = NULL;
-	struct curl_slist *extra, *headers;
-	CURL *e = s->easy;
-	CURLcode rc;
+	struct curl_slist *headers;
+	CURL *e = t->easy;
 
-	headers = request_headers(L, s, req, &extra);
+	headers = request_headers(L, s, req, &t->extra);
 	if (headers == NULL)
-		return luaL_error(L, "stytch: out of memory building headers");
+		return 0;
 	lua_pushfstring(L, "%s%s", s->base_url, req->path);
 	curl_easy_setopt(e, CURLOPT_URL, lua_tostring(L, -1));
 	lua_pop(L, 1);
@@ -489,36 +540,54 @@ static int transfer(lua_State *L, stc_session *s, const stc_request *req,
 	if (req->body != NULL) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 			(curl_off_t)req->body_len);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body);
 	} else {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	}
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
 		strcmp(req->method, "GET") == 0 ? NULL : req->method);
+	t->errbuf[0] = '\0';
+	reset_body(t);
+	return 1;
+}
 
-	s->errbuf[0] = '\0';
-	reset_body(s);
-	rc = curl_easy_perform(e);
+static int out_of_memory(lua_State *L, stc_session *s)
+{
+	end_call(s);
+	return luaL_error(L, "stytch: out of memory building headers");
+}
+
+/*
+ * After a transfer ended with rc: return 1 with the answer's meta, its
+ * body in t->data, or push nil, err and return 0.
+ */
+static int finish(lua_State *L, struct transfer *t, CURLcode rc,
+	stc_response_meta *meta)
+{
+	struct curl_header *retry_after = NULL;
+	char *location = NULL;
+	CURL *e = t->easy;
 
 	/* Leave the handle pointing at nothing of this call's. */
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-	curl_slist_free_all(extra);
+	curl_slist_free_all(t->extra);
+	t->extra = NULL;
 
 	meta->status = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &meta->status);
-	if (s->overflow) {
-		reset_body(s);
+	if (t->overflow) {
+		reset_body(t);
 		stc_fail(L, STC_INVALID_RESPONSE, "the response body "
 			"exceeds %d bytes and was not read; the request may "
-			"have taken effect", (int)s->max_body);
+			"have taken effect", (int)t->max_body);
 		lua_pushinteger(L, (lua_Integer)meta->status);
 		lua_setfield(L, -2, "status_code");
 		return 0;
 	}
 	if (rc != CURLE_OK) {
-		reset_body(s);
-		fail_transport(L, s, rc);
+		reset_body(t);
+		fail_transport(L, t, rc);
 		return 0;
 	}
 	/* Both stay valid until the handle's next transfer. */
@@ -531,17 +600,28 @@ static int transfer(lua_State *L, stc_session *s, const stc_request *req,
 	return 1;
 }
 
-int stc_session_perform(lua_State *L, int idx, const stc_request *req)
+/* Push the decoded answer of a finished transfer: res, or nil, err. */
+static int push_answer(lua_State *L, struct transfer *t, CURLcode rc)
 {
-	stc_session *s = begin_call(L, idx);
 	stc_response_meta meta;
 	int results = 2;
 
-	if (transfer(L, s, req, &meta)) {
+	if (finish(L, t, rc, &meta)) {
 		results = stc_response_push(L, &meta,
-			s->data ? s->data : "", s->len);
-		reset_body(s);
+			t->data ? t->data : "", t->len);
+		reset_body(t);
 	}
+	return results;
+}
+
+int stc_session_perform(lua_State *L, int idx, const stc_request *req)
+{
+	stc_session *s = begin_call(L, idx);
+	int results;
+
+	if (!prepare(L, s, &s->one, req))
+		return out_of_memory(L, s);
+	results = push_answer(L, &s->one, curl_easy_perform(s->one.easy));
 	end_call(s);
 	return results;
 }
@@ -555,6 +635,7 @@ static int session_get_document(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 2);
 	stc_request req = { "GET", NULL, NULL, 0, NULL, NULL };
+	struct transfer *t;
 	char *content_type = NULL;
 	stc_response_meta meta;
 	stc_session *s;
@@ -562,18 +643,238 @@ static int session_get_document(lua_State *L)
 	luaL_argcheck(L, path[0] == '/', 2, "must begin with \"/\"");
 	req.path = path;
 	s = begin_call(L, 1);
-	if (!transfer(L, s, &req, &meta)) {
+	t = &s->one;
+	if (!prepare(L, s, t, &req))
+		return out_of_memory(L, s);
+	if (!finish(L, t, curl_easy_perform(t->easy), &meta)) {
 		end_call(s);
 		return 2;
 	}
 	lua_pushinteger(L, (lua_Integer)meta.status);
-	lua_pushlstring(L, s->data ? s->data : "", s->len);
-	reset_body(s);
-	curl_easy_getinfo(s->easy, CURLINFO_CONTENT_TYPE, &content_type);
+	lua_pushlstring(L, t->data ? t->data : "", t->len);
+	reset_body(t);
+	curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &content_type);
 	lua_pushstring(L, content_type);  /* nil for NULL */
 	lua_pushstring(L, meta.location);
 	end_call(s);
 	return 4;
+}
+
+/*
+ * Batches.  The Lua side (stytch.bulk) decides what to send and when;
+ * here, session:submit(tag, request) starts a request that core.build_*
+ * made, and session:poll(seconds) waits for answers.  Each transfer has
+ * an easy handle of the pool, a copy of the session's own made with
+ * curl_easy_duphandle, so it has every option of the client.
+ */
+
+/* A free transfer of the pool, its handle made on first use; or NULL. */
+static struct transfer *free_transfer(stc_session *s)
+{
+	struct transfer *t;
+	int i;
+
+	if (s->multi == NULL && (s->multi = curl_multi_init()) == NULL)
+		return NULL;
+	if (s->pool == NULL
+	    && (s->pool = calloc(STC_MAX_BATCH, sizeof *s->pool)) == NULL)
+		return NULL;
+	for (i = 0; i < STC_MAX_BATCH; i++) {
+		t = &s->pool[i];
+		if (t->in_flight)
+			continue;
+		if (t->easy == NULL) {
+			t->easy = curl_easy_duphandle(s->one.easy);
+			if (t->easy == NULL)
+				return NULL;
+			t->max_body = s->one.max_body;
+			curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER,
+				t->errbuf);
+			curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, (void *)t);
+			curl_easy_setopt(t->easy, CURLOPT_PRIVATE, (void *)t);
+		}
+		return t;
+	}
+	return NULL;
+}
+
+/* request[key] as a string, or NULL; it stays on the stack. */
+static const char *request_string(lua_State *L, int request,
+	const char *key, size_t *len)
+{
+	lua_getfield(L, request, key);
+	return lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, len)
+		: NULL;
+}
+
+/* Read back a request of core.build_*, checking what libcurl will use. */
+static void read_request(lua_State *L, int request, stc_request *req)
+{
+	static const char *const methods[] = {
+		"GET", "PUT", "POST", "DELETE", NULL
+	};
+	const char **value[2];
+	const char *name[2] = { STC_HEADER_SESSION, STC_HEADER_SESSION_JWT };
+	size_t len;
+	int i, headers;
+
+	luaL_checktype(L, request, LUA_TTABLE);
+	req->method = request_string(L, request, "method", &len);
+	for (i = 0; methods[i] != NULL; i++)
+		if (req->method != NULL && strcmp(req->method, methods[i]) == 0)
+			break;
+	luaL_argcheck(L, methods[i] != NULL, 3, "has no known method");
+	req->method = methods[i];
+	req->path = request_string(L, request, "path", &len);
+	luaL_argcheck(L, req->path != NULL && req->path[0] == '/'
+		&& stc_check_header_value(req->path, len) == NULL
+		&& strchr(req->path, ' ') == NULL, 3, "has no plain path");
+	req->body = request_string(L, request, "body", &req->body_len);
+	value[0] = &req->session_token;
+	value[1] = &req->session_jwt;
+	lua_getfield(L, request, "headers");
+	headers = lua_gettop(L);
+	for (i = 0; i < 2; i++) {
+		*value[i] = NULL;
+		if (!lua_istable(L, headers))
+			continue;
+		*value[i] = request_string(L, headers, name[i], &len);
+		luaL_argcheck(L, *value[i] == NULL
+			|| stc_check_header_value(*value[i], len) == NULL,
+			3, "has a header value that can't be sent");
+	}
+}
+
+/* session:submit(tag, request) -> true | nil, err: start a request. */
+static int session_submit(lua_State *L)
+{
+	lua_Integer tag = luaL_checkinteger(L, 2);
+	struct transfer *t;
+	stc_request req;
+	stc_session *s;
+
+	stc_session_check(L, 1);
+	read_request(L, 3, &req);
+	s = begin_call(L, 1);
+	t = free_transfer(s);
+	if (t == NULL) {
+		end_call(s);
+		return luaL_error(L, "stytch: no free transfer for a batch "
+			"(at most %d in flight, or out of memory)",
+			STC_MAX_BATCH);
+	}
+	if (!prepare(L, s, t, &req))
+		return out_of_memory(L, s);
+	if (curl_multi_add_handle(s->multi, t->easy) != CURLM_OK) {
+		curl_slist_free_all(t->extra);
+		t->extra = NULL;
+		end_call(s);
+		return luaL_error(L, "stytch: libcurl could not start a "
+			"request of a batch");
+	}
+	t->tag = tag;
+	t->in_flight = 1;
+	s->in_flight++;
+	end_call(s);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Append { tag = , res = } or { tag = , err = } to the list at `list`
+ * (n long) for each finished transfer; return the new length.
+ */
+static int collect_done(lua_State *L, stc_session *s, int list, int n)
+{
+	struct transfer *t;
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
+		void *ud = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &ud);
+		t = ud;
+		curl_multi_remove_handle(s->multi, t->easy);
+		t->in_flight = 0;
+		s->in_flight--;
+		lua_createtable(L, 0, 2);
+		lua_pushinteger(L, t->tag);
+		lua_setfield(L, -2, "tag");
+		if (push_answer(L, t, msg->data.result) == 1) {
+			lua_setfield(L, -2, "res");
+		} else {
+			lua_setfield(L, -3, "err");
+			lua_pop(L, 1);
+		}
+		lua_rawseti(L, list, ++n);
+	}
+	return n;
+}
+
+/*
+ * session:poll(seconds) -> list: run the batch's transfers until one or
+ * more end, or `seconds` pass; each ended one as { tag, res } or
+ * { tag, err }.  The list is empty when none ended in time.
+ */
+static int session_poll(lua_State *L)
+{
+	double wait = luaL_checknumber(L, 2);
+	stc_session *s = begin_call(L, 1);
+	double deadline = now_seconds() + (wait > 0 ? wait : 0);
+	int list, done = 0, running = 0;
+
+	lua_newtable(L);
+	list = lua_gettop(L);
+	while (s->in_flight > 0) {
+		double left;
+
+		if (curl_multi_perform(s->multi, &running) != CURLM_OK) {
+			end_call(s);
+			return luaL_error(L, "stytch: libcurl failed "
+				"running a batch");
+		}
+		done = collect_done(L, s, list, done);
+		if (done > 0)
+			break;
+		left = deadline - now_seconds();
+		if (left <= 0)
+			break;
+		curl_multi_poll(s->multi, NULL, 0,
+			left > 1 ? 1000 : (int)ceil(left * 1000), NULL);
+	}
+	end_call(s);
+	return 1;
+}
+
+/* session:in_flight() -> how many requests of a batch are under way. */
+static int session_in_flight(lua_State *L)
+{
+	stc_session *s = luaL_checkudata(L, 1, STC_SESSION_MT);
+
+	lua_pushinteger(L, s->in_flight);
+	return 1;
+}
+
+/* session:cancel(): stop the batch's transfers, for an early end. */
+static int session_cancel(lua_State *L)
+{
+	stc_session *s = luaL_checkudata(L, 1, STC_SESSION_MT);
+
+	if (s->busy)
+		return luaL_error(L, "stytch: cancel() during a call");
+	batch_cancel(s);
+	return 0;
 }
 
 /* __gc and __close: the session is going, close it now. */
@@ -599,7 +900,7 @@ static int session_tostring(lua_State *L)
 {
 	stc_session *s = luaL_checkudata(L, 1, STC_SESSION_MT);
 
-	if (s->easy == NULL)
+	if (s->one.easy == NULL)
 		lua_pushliteral(L, "stytch.session (closed)");
 	else
 		lua_pushfstring(L, "stytch.session (%s)", s->base_url);
@@ -622,6 +923,14 @@ void stc_session_open(lua_State *L)
 	lua_setfield(L, -2, "close");
 	lua_pushcfunction(L, session_get_document);
 	lua_setfield(L, -2, "get_document");
+	lua_pushcfunction(L, session_submit);
+	lua_setfield(L, -2, "submit");
+	lua_pushcfunction(L, session_poll);
+	lua_setfield(L, -2, "poll");
+	lua_pushcfunction(L, session_in_flight);
+	lua_setfield(L, -2, "in_flight");
+	lua_pushcfunction(L, session_cancel);
+	lua_setfield(L, -2, "cancel");
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);
 }

@@ -12,6 +12,9 @@
 
 #define STC_SESSION_MT "stytch.session"
 
+/* The most requests a batch has in flight at once. */
+#define STC_MAX_BATCH 64
+
 /* core.session(config) -> session | nil, err */
 int stc_session_new(lua_State *L);
 

@@ -30,6 +30,11 @@
 --             (or 5 seconds pass), then answers how many had come: two
 --             calls that overlap both see 2, calls made one after the
 --             other see 1 and 2
+--   inflight/<key>/  holds each request 0.1 s, counting how many under
+--             <key> are held at once; peak/<key> says the most there were
+--   slowdown/<key>/  the first request gets a 429 with Retry-After: 1, the
+--             rest a 200 after 0.2 s; arrivals/<key> lists when each came
+--             (seconds after the first) and the status it got
 -- Anything else is a 404.
 
 package.path = (arg[0]:match("^(.*/)") or "./") .. "?.lua;" .. package.path
@@ -193,6 +198,8 @@ for _, code in ipairs { 301, 302, 307, 308 } do
 end
 
 local seen = {}  -- requests per flaky key
+local held, peak = {}, {}  -- inflight: held now, most held at once
+local arrivals = {}  -- slowdown: { at, status } per request
 
 local function retry_after_value(spec)
   local ahead = spec and spec:match("^date(%d+)$")
@@ -250,6 +257,43 @@ local function handle(stream, headers)
     end
     return common.respond(stream, 200, { status_code = 200,
       request_id = "request-id-idp-barrier", together = seen[key] })
+  end
+  key = path:match("^/faults/inflight/([%w_-]+)/")
+  if key then
+    held[key] = (held[key] or 0) + 1
+    peak[key] = math.max(peak[key] or 0, held[key])
+    cqueues.sleep(0.1)
+    held[key] = held[key] - 1
+    return common.respond(stream, 200, { status_code = 200,
+      request_id = "request-id-idp-inflight" })
+  end
+  key = path:match("^/faults/peak/([%w_-]+)$")
+  if key then
+    return common.respond(stream, 200, { peak = peak[key] or 0 })
+  end
+  key = path:match("^/faults/slowdown/([%w_-]+)/")
+  if key then
+    local list = arrivals[key] or { start = cqueues.monotime() }
+    arrivals[key] = list
+    local entry = { at = cqueues.monotime() - list.start }
+    list[#list + 1] = entry
+    if #list == 1 then
+      entry.status = 429
+      return common.respond(stream, 429, { status_code = 429,
+        request_id = "request-id-idp-slowdown",
+        error_type = "too_many_requests",
+        error_message = "Slow down" }, nil, { ["retry-after"] = "1" })
+    end
+    entry.status = 200
+    cqueues.sleep(0.2)
+    return common.respond(stream, 200, { status_code = 200,
+      request_id = "request-id-idp-slowdown" })
+  end
+  key = path:match("^/faults/arrivals/([%w_-]+)$")
+  if key then
+    local list = {}
+    for i, entry in ipairs(arrivals[key] or {}) do list[i] = entry end
+    return common.respond(stream, 200, { arrivals = list })
   end
   key = path:match("^/faults/count/([%w_-]+)$")
   if key then

@@ -18,15 +18,15 @@ function nginx_call.run()
   local client = stytch_ngx.client(job.config)
   local home = job.place and client.sso[job.place] or client.sso
   local res, err = home[job.call](unpack(args, 1, job.n))
-  local plain_err
-  if err then
+  local plain_err = err  -- update_connections: the number that failed
+  if type(err) == "table" then
     plain_err = {}
     for key, value in pairs(err) do plain_err[key] = value end
   end
   ngx.header.content_type = "application/json"
   ngx.say(cjson.encode {
     res = res or cjson.null, err = plain_err or cjson.null,
-    text = err and tostring(err) or cjson.null,
+    text = type(err) == "table" and tostring(err) or cjson.null,
   })
 end
 

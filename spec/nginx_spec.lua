@@ -147,6 +147,47 @@ describe_nginx("stytch.ngx inside nginx", function()
   end)
 end)
 
+describe_nginx("stytch.ngx update_connections", function()
+  before_each(helper.reset)
+
+  it("makes every update once, in light threads, answering in order",
+     function()
+    local list = {}
+    for i = 1, 9 do
+      list[i] = { "acme", i % 2 == 0 and helper.pending or helper.spare,
+        { display_name = "Batch " .. i } }
+    end
+    local results, failed = call("oidc", "update_connections",
+      { list, { concurrency = 3 } })
+    assert(results, show(failed))
+    assert.are.equal(0, failed)
+    for i = 1, 9 do
+      assert(results[i].res, show(results[i]))
+      assert.are.equal("Batch " .. i, results[i].res.connection.display_name)
+    end
+    assert.are.equal(9, #helper.received())
+  end)
+
+  it("has the requests of a batch in flight together", function()
+    local key = "ngx-batch-" .. os.time() .. math.random(1000)
+    local list = {}
+    for i = 1, 3 do list[i] = { "o", "c" .. i, { display_name = "x" } } end
+    local results, failed = call("oidc", "update_connections",
+      { list, { concurrency = 3 } }, { project_id = "p", secret = "s",
+        location = "/_stytch_idp", base_path = "/faults/barrier/" .. key
+          .. "/3", retries = false })
+    assert.are.equal(0, failed, show(results))
+    for i = 1, 3 do assert.are.equal(3, results[i].res.together) end
+  end)
+
+  it("refuses bad input before sending anything", function()
+    local _, err = call("oidc", "update_connections",
+      { { { "acme", helper.pending, { issuer = "http://x" } } } })
+    assert.are.equal("list[1].fields.issuer", err.field)
+    assert.are.same({}, helper.received())
+  end)
+end)
+
 describe_nginx("stytch.gateway inside nginx", function()
   before_each(helper.reset)
 

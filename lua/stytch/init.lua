@@ -8,6 +8,7 @@
 -- @module stytch
 
 local core = require "stytch.core"
+local bulk = require "stytch.bulk"
 local errors = require "stytch.errors"
 local calls = require "stytch.calls"
 local retry = require "stytch.retry"
@@ -135,6 +136,19 @@ local function new_client(config)
     })
   end)
 
+  -- Batches go through the session's libcurl multi handle.
+  local runner = {
+    submit = function(tag, request) return session:submit(tag, request) end,
+    poll = function(seconds) return session:poll(seconds) end,
+    in_flight = function() return session:in_flight() end,
+    cancel = function() session:cancel() end,
+    now = core.monotonic, sleep = core.sleep, closed = is_closed,
+  }
+  client.sso.oidc.update_connections = bulk.method(client.sso.oidc,
+    "client.sso.oidc", function(list, opts)
+      return bulk.update_connections(list, opts, runner, policy, on_retry)
+    end, is_closed)
+
   --- Close the connection to Stytch; the client can't be used after.
   function client.close()
     closed = true
@@ -190,6 +204,13 @@ stytch.sso = {
     discover = oidc.discover,
   },
 }
+
+stytch.sso.oidc.update_connections = bulk.method(stytch.sso.oidc,
+  "stytch.sso.oidc", function(list, opts)
+    local client, err = default()
+    if not client then return nil, err end
+    return client.sso.oidc.update_connections(list, opts)
+  end)
 
 -- The same calls at module level, on the default client.
 calls.install(stytch.sso, "stytch.sso", function(call, home, where)

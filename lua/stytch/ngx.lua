@@ -22,6 +22,7 @@
 -- @module stytch.ngx
 
 local core = require "stytch.core"
+local bulk = require "stytch.bulk"
 local calls = require "stytch.calls"
 local errors = require "stytch.errors"
 local retry = require "stytch.retry"
@@ -48,17 +49,18 @@ function Client.__tostring(client)
   return "stytch.ngx client (" .. client.location .. ")"
 end
 
---- One attempt: build with the core, send as a subrequest, read with the
--- core.
-local function attempt(target, authorization, call, ...)
+--- Raise unless subrequests can be made in this phase.
+local function check_phase(level)
   local phase = ngx.get_phase()
   if not PHASES[phase] then
     error("stytch.ngx: calls work in the rewrite, access and content "
-      .. "phases, not in " .. phase, 3)
+      .. "phases, not in " .. phase, level + 1)
   end
-  local request, err = core["build_" .. call.name](...)
-  if not request then return nil, err end
+end
 
+--- Send a request that the core built, as a subrequest; read the answer
+-- with the core.
+local function send(target, authorization, request)
   local res = ngx.location.capture(target.location, {
     method = METHODS[request.method],
     body = request.body,
@@ -85,6 +87,57 @@ local function attempt(target, authorization, call, ...)
   end
   return core.parse_response(res.status, res.body, single("Retry-After"),
     single("Location"))
+end
+
+--- One attempt: build with the core, then send.
+local function attempt(target, authorization, call, ...)
+  check_phase(3)
+  local request, err = core["build_" .. call.name](...)
+  if not request then return nil, err end
+  return send(target, authorization, request)
+end
+
+--- A batch runner (see stytch.bulk) whose requests are light threads, each
+-- sending one subrequest; the batch waits on a semaphore for answers.
+local function thread_runner(target, authorization)
+  local semaphore = require "ngx.semaphore"
+  local ended, threads = {}, {}
+  local answered = semaphore.new()
+  local in_flight = 0
+  return {
+    submit = function(tag, request)
+      in_flight = in_flight + 1
+      threads[tag] = ngx.thread.spawn(function()
+        local ok, res, err = pcall(send, target, authorization, request)
+        ended[#ended + 1] = ok and { tag = tag, res = res, err = err }
+          or { tag = tag, fault = res }
+        answered:post(1)
+      end)
+    end,
+    poll = function(seconds)
+      if #ended == 0 then answered:wait(seconds) end
+      local list = ended
+      ended = {}
+      in_flight = in_flight - #list
+      for _, answer in ipairs(list) do
+        threads[answer.tag] = nil
+        if answer.fault then error(answer.fault, 0) end
+      end
+      return list
+    end,
+    in_flight = function() return in_flight end,
+    cancel = function()
+      -- A thread waiting on its subrequest can't be killed: it ends on
+      -- its own, and its answer goes nowhere.
+      for _, thread in pairs(threads) do ngx.thread.kill(thread) end
+    end,
+    now = function()
+      ngx.update_time()
+      return ngx.now()
+    end,
+    sleep = ngx.sleep,
+    closed = function() return false end,
+  }
 end
 
 --- Make a client for use inside nginx.
@@ -137,6 +190,12 @@ function stytch_ngx.client(config)
       end,
     })
   end)
+  client.sso.oidc.update_connections = bulk.method(client.sso.oidc,
+    "client.sso.oidc", function(list, opts)
+      check_phase(4)
+      return bulk.update_connections(list, opts,
+        thread_runner(target, authorization), policy, config.on_retry)
+    end)
   return setmetatable(client, Client)
 end
 

@@ -1,0 +1,261 @@
+--- Many updates at once: `update_connections(list [, opts])` runs a list of
+-- update_connection calls with several in flight, under the same retry
+-- rules as single calls, and returns one result per input, in order.
+--
+-- This module decides what to send and when; a runner sends.  The plain
+-- client's runner is its C session (a libcurl multi handle), stytch.ngx's
+-- runs nginx light threads.  A runner has `submit(tag, request)`,
+-- `poll(seconds)` (a list of `{ tag, res }` or `{ tag, err }` that ended),
+-- `in_flight()`, `cancel()`, `now()`, `sleep(seconds)` and `closed()`.
+--
+-- Pacing: a retry waits as a single call's would (full jitter, or
+-- Retry-After).  A 429 holds the whole batch: no request starts until its
+-- wait is over, and the number in flight is halved, growing back by one
+-- with each success.
+-- @module stytch.bulk
+
+local core = require "stytch.core"
+local errors = require "stytch.errors"
+local retry = require "stytch.retry"
+
+local bulk = {}
+
+bulk.DEFAULT_CONCURRENCY = 16
+
+local OPTIONS = { "concurrency", "on_progress", "retries" }
+
+--- The item's three arguments and its opts, by name or by position.
+local function arguments(item)
+  if item.organization_id ~= nil or item.connection_id ~= nil
+      or item.fields ~= nil then
+    return item.organization_id, item.connection_id, item.fields, item.opts
+  end
+  return item[1], item[2], item[3], item[4]
+end
+
+--- Build every request before any is sent: one bad item, and nothing is.
+local function build_all(list)
+  if type(list) ~= "table" then
+    return errors.invalid("list", "must be a list of updates, got "
+      .. type(list))
+  end
+  local requests = {}
+  for i = 1, #list do
+    local item, where = list[i], ("list[%d]"):format(i)
+    if type(item) ~= "table" then
+      return errors.invalid(where, "must be a table { organization_id, "
+        .. "connection_id, fields [, opts] }, got " .. type(item))
+    end
+    local org, conn, fields, opts = arguments(item)
+    if type(opts) == "table" and opts.retries ~= nil then
+      return errors.invalid(where .. ".opts.retries", "is not an option "
+        .. "of one update in a batch (give retries for the whole batch)")
+    end
+    local request, err = core.build_update_connection(org, conn, fields,
+      opts)
+    if not request then
+      err.field = where .. "." .. err.field
+      err.message = where .. "." .. err.message
+      return nil, err
+    end
+    requests[i] = request
+  end
+  return requests
+end
+
+--- Check the batch's options; the retry policy in force, or nil, err.
+local function check_options(opts, policy)
+  if opts == nil then return policy, bulk.DEFAULT_CONCURRENCY end
+  if type(opts) ~= "table" then
+    return errors.invalid("opts", "must be a table or nil, got "
+      .. type(opts))
+  end
+  local _, unknown = errors.unknown_option(opts, OPTIONS)
+  if unknown then
+    unknown.field = unknown.field:gsub("^config", "opts")
+    unknown.message = unknown.message:gsub("^config", "opts")
+    return nil, unknown
+  end
+  local concurrency = opts.concurrency or bulk.DEFAULT_CONCURRENCY
+  if type(concurrency) ~= "number" or concurrency % 1 ~= 0
+      or concurrency < 1 or concurrency > core.max_batch then
+    return errors.invalid("opts.concurrency", ("must be a whole number "
+      .. "from 1 to %d"):format(core.max_batch))
+  end
+  if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
+    return errors.invalid("opts.on_progress", "must be a function, got "
+      .. type(opts.on_progress))
+  end
+  local err
+  policy, err = retry.policy(opts.retries, "opts.retries", policy)
+  if policy == nil then return nil, err end
+  return policy, concurrency
+end
+
+--- What a request that never got an answer ends with, when the client
+-- was closed during the batch.
+local function closed_error(sent)
+  local _, err = errors.fail("network", sent
+    and "the client was closed before this update's answer came; it may "
+      .. "or may not have taken effect"
+    or "the client was closed before this update was sent",
+    { error_type = "client_closed", request_sent = sent })
+  return err
+end
+
+--- Send the requests through runner; return the results and the number
+-- that failed.
+local function run(requests, runner, policy, concurrency, on_progress,
+                   on_retry)
+  local total = #requests
+  local results, attempts, sent = {}, {}, {}
+  local fresh, done, failures = 1, 0, 0
+  local waiting = {}    -- retries, each { index, at }
+  local resume_at = 0   -- after a 429: no request starts before this
+  local limit = concurrency
+
+  -- The next request that may start at `now`: a due retry, else a new one.
+  local function next_due(now)
+    for k, entry in ipairs(waiting) do
+      if entry.at <= now then
+        table.remove(waiting, k)
+        return entry.index
+      end
+    end
+    if fresh <= total then
+      fresh = fresh + 1
+      return fresh - 1
+    end
+  end
+
+  -- When a request may next start, or nil when only an answer can help.
+  local function next_wake()
+    if runner.in_flight() >= limit then return nil end
+    local at = fresh <= total and resume_at or nil
+    for _, entry in ipairs(waiting) do
+      if not at or entry.at < at then at = entry.at end
+    end
+    return at and math.max(at, resume_at)
+  end
+
+  local function settle(i, res, err)
+    results[i] = res and { res = res } or { err = err }
+    if err then failures = failures + 1 end
+    done = done + 1
+    if on_progress then
+      on_progress { index = i, done = done, total = total, res = res,
+        err = err }
+    end
+  end
+
+  local function answered(i, res, err)
+    sent[i] = nil
+    if res then
+      if limit < concurrency then limit = limit + 1 end
+      return settle(i, res)
+    end
+    err.attempts = attempts[i]
+    if not (policy and attempts[i] <= policy.max
+            and retry.retryable("PUT", err)) then
+      return settle(i, nil, err)
+    end
+    local wait = retry.delay(policy, attempts[i], err, math.random)
+    local now = runner.now()
+    if err.status_code == 429 then
+      resume_at = math.max(resume_at, now + wait)
+      limit = math.max(1, math.floor(limit / 2))
+    end
+    waiting[#waiting + 1] = { index = i, at = now + wait }
+    if on_retry then
+      on_retry { call = "update_connections", index = i,
+        attempt = attempts[i], delay = wait, error = err }
+    end
+  end
+
+  while done < total do
+    if runner.closed() then
+      for i = 1, total do
+        if not results[i] then settle(i, nil, closed_error(sent[i])) end
+      end
+      break
+    end
+    local now = runner.now()
+    while runner.in_flight() < limit and now >= resume_at do
+      local i = next_due(now)
+      if not i then break end
+      attempts[i] = (attempts[i] or 0) + 1
+      sent[i] = true
+      runner.submit(i, requests[i])
+    end
+    local wake = next_wake()
+    if runner.in_flight() == 0 then
+      runner.sleep(math.max(0, (wake or now) - now))
+    else
+      local timeout = wake and math.max(0, wake - now) or 60
+      for _, answer in ipairs(runner.poll(timeout)) do
+        answered(answer.tag, answer.res, answer.err)
+      end
+    end
+  end
+  return results, failures
+end
+
+--- The function a client offers as `<where>.update_connections`: it
+-- refuses a colon call, a closed client (when `closed()` says so) and a
+-- batch started while one of the same client runs (from its
+-- on_progress), raising at the caller's line; then calls
+-- `run_batch(list, opts)`.
+function bulk.method(home, where, run_batch, closed)
+  local running = false
+  local function finish(ok, ...)
+    running = false
+    if not ok then error((...), 0) end
+    return ...
+  end
+  return function(list, opts)
+    if list == home then
+      error(("stytch: call %s.update_connections with a dot, not a colon")
+        :format(where), 2)
+    end
+    if closed and closed() then
+      error("stytch: the client is closed", 2)
+    end
+    if running then
+      error("stytch: this client is already running update_connections "
+        .. "(one batch at a time)", 2)
+    end
+    running = true
+    return finish(pcall(run_batch, list, opts))
+  end
+end
+
+--- update_connections(list [, opts]) for a client whose calls run under
+-- `policy` (its retries), through `runner`.
+-- @param list updates, each `{ organization_id, connection_id, fields
+-- [, opts] }` by position or by those names; opts may hold a member's
+-- session_token or session_jwt
+-- @param opts `concurrency` (1 to core.max_batch, default 16),
+-- `on_progress` (told `{ index, done, total, res, err }` as each update
+-- ends), `retries` (as for one call)
+-- @return a list of `{ res = ... }` or `{ err = ... }`, one per update in
+-- input order, and the number that failed; or nil, err when the input is
+-- wrong, and then nothing was sent
+function bulk.update_connections(list, opts, runner, policy, on_retry)
+  local concurrency
+  policy, concurrency = check_options(opts, policy)
+  if policy == nil then return nil, concurrency end
+  local requests, err = build_all(list)
+  if not requests then return nil, err end
+  local on_progress = opts and opts.on_progress
+  local ok, results, failures = pcall(run, requests, runner, policy,
+    concurrency, on_progress, on_retry)
+  if not ok then
+    -- An on_progress or on_retry that raised: stop what is in flight,
+    -- then let the error go on.
+    runner.cancel()
+    error(results, 0)
+  end
+  return results, failures
+end
+
+return bulk
