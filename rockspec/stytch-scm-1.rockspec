@@ -33,6 +33,7 @@ build = {
   modules = {
     ["stytch"] = "lua/stytch/init.lua",
     ["stytch.attribute_mapping"] = "lua/stytch/attribute_mapping.lua",
+    ["stytch.bulk"] = "lua/stytch/bulk.lua",
     ["stytch.calls"] = "lua/stytch/calls.lua",
     ["stytch.errors"] = "lua/stytch/errors.lua",
     ["stytch.gateway"] = "lua/stytch/gateway.lua",

@@ -11,6 +11,9 @@ local EXPECTED = {
                      "openid,groups" },
   ["readiness.lua"] = { "pending\nclient_secret, userinfo_url" },
   ["discover.lua"] = { "/acme/oauth2/token", "discovery_issuer_mismatch" },
+  ["rotate.lua"] = { "2/2 done", "oidc-connection-test-acme-okta\trotated",
+                     "oidc-connection-test-acme-spare\trotated",
+                     "failed\t0" },
 }
 
 local function read(path)
