@@ -465,7 +465,7 @@ static int push_body(lua_State *L, const stc_operation *op, int fields)
 
 	if (!lua_istable(L, fields))
 		return reject_type(L, "", "fields", fields, "a table");
-	/* Room for a typical update, so the copy is not rehashed as it grows. */
+	/* Room for a typical update: the copy is not rehashed as it grows. */
 	lua_createtable(L, 0, 8);
 	body = lua_gettop(L);
 	lua_pushnil(L);

@@ -690,7 +690,7 @@ static struct transfer *free_transfer(stc_session *s)
 			t->max_body = s->one.max_body;
 			curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER,
 				t->errbuf);
-			curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, (void *)t);
+			curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
 			curl_easy_setopt(t->easy, CURLOPT_PRIVATE, (void *)t);
 		}
 		return t;
@@ -720,10 +720,11 @@ static void read_request(lua_State *L, int request, stc_request *req)
 
 	luaL_checktype(L, request, LUA_TTABLE);
 	req->method = request_string(L, request, "method", &len);
-	for (i = 0; methods[i] != NULL; i++)
-		if (req->method != NULL && strcmp(req->method, methods[i]) == 0)
+	for (i = 0; req->method != NULL && methods[i] != NULL; i++)
+		if (strcmp(req->method, methods[i]) == 0)
 			break;
-	luaL_argcheck(L, methods[i] != NULL, 3, "has no known method");
+	luaL_argcheck(L, req->method != NULL && methods[i] != NULL, 3,
+		"has no known method");
 	req->method = methods[i];
 	req->path = request_string(L, request, "path", &len);
 	luaL_argcheck(L, req->path != NULL && req->path[0] == '/'

@@ -21,7 +21,7 @@ const char *stc_check_utf8(const char *s, size_t len)
 		unsigned long cp;
 		int extra, i;
 
-		/* Eight ASCII bytes at a time: most of a JSON body is ASCII. */
+		/* Eight ASCII bytes at a time: JSON is mostly ASCII. */
 		if (end - p >= 8) {
 			uint64_t word;
 
