@@ -916,22 +916,20 @@ void stc_session_open(lua_State *L)
 		{ "__tostring", session_tostring },
 		{ NULL, NULL }
 	};
+	const luaL_Reg methods[] = {
+		{ "close", session_close_method },
+		{ "get_document", session_get_document },
+		{ "submit", session_submit },
+		{ "poll", session_poll },
+		{ "in_flight", session_in_flight },
+		{ "cancel", session_cancel },
+		{ NULL, NULL }
+	};
 
 	luaL_newmetatable(L, STC_SESSION_MT);
 	stc_setfuncs(L, meta, 0);
 	lua_newtable(L);
-	lua_pushcfunction(L, session_close_method);
-	lua_setfield(L, -2, "close");
-	lua_pushcfunction(L, session_get_document);
-	lua_setfield(L, -2, "get_document");
-	lua_pushcfunction(L, session_submit);
-	lua_setfield(L, -2, "submit");
-	lua_pushcfunction(L, session_poll);
-	lua_setfield(L, -2, "poll");
-	lua_pushcfunction(L, session_in_flight);
-	lua_setfield(L, -2, "in_flight");
-	lua_pushcfunction(L, session_cancel);
-	lua_setfield(L, -2, "cancel");
+	stc_setfuncs(L, methods, 0);
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);
 }
