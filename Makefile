@@ -71,10 +71,13 @@ fuzz:
 	@sh tools/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # bench/run: our module against plain libcurl, the Node SDK and luasocket.
-BENCH_CALLS ?= 2000
+BENCH_CALLS  ?= 2000
+BENCH_ROUNDS ?= 5
+BENCH_BULK   ?= 1000
 bench: deps build
 	@sh tools/deps.sh bench
-	@sh bench/run $(BENCH_CALLS)
+	@BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_BULK=$(BENCH_BULK) \
+	 sh bench/run $(BENCH_CALLS)
 
 # build/, and what `luarocks make` leaves in the tree.
 clean:

@@ -32,13 +32,19 @@ local function idp_get(path)
   return cjson.decode(body)
 end
 
--- n updates of the seeded acme connections, each its own display name.
+-- Updates of n new acme connections, each its own display name.
 local function updates(n)
   local list = {}
-  for i = 1, n do
-    list[i] = { "acme", i % 2 == 0 and helper.pending or helper.spare,
-      { display_name = "Batch " .. i } }
+  for i, id in ipairs(helper.new_connections(n)) do
+    list[i] = { "acme", id, { display_name = "Batch " .. i } }
   end
+  return list
+end
+
+-- n updates whose connections need not exist: nothing reaches a server.
+local function unsent(n)
+  local list = {}
+  for i = 1, n do list[i] = { "acme", "c" .. i, {} } end
   return list
 end
 
@@ -57,8 +63,7 @@ describe("update_connections", function()
       assert.are.equal("Batch " .. i, result.res.connection.display_name)
     end
     local sent = {}
-    for _, request in ipairs(helper.received()) do
-      assert.are.equal("PUT", request.method)
+    for _, request in ipairs(helper.received_puts()) do
       sent[#sent + 1] = request.body.display_name
     end
     table.sort(sent)
@@ -118,7 +123,7 @@ describe("update_connections", function()
     table.sort(indexes)
     assert.are.same({ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, indexes)
     -- A 404 is not retried: one request per update reached the emulator.
-    assert.are.equal(10, #helper.received())
+    assert.are.equal(10, #helper.received_puts())
   end)
 
   it("returns an empty list for an empty batch", function()
@@ -187,7 +192,7 @@ describe("update_connections", function()
      function()
     local client = stytch.client { project_id = "p", secret = "s",
       base_url = "http://127.0.0.1:1", retries = FAST }
-    local results, failed = client.sso.oidc.update_connections(updates(3))
+    local results, failed = client.sso.oidc.update_connections(unsent(3))
     assert.are.equal(3, failed)
     for _, result in ipairs(results) do
       assert.are.equal("network", result.err.kind)
@@ -205,7 +210,7 @@ describe("update_connections", function()
     assert.are.equal("invalid_argument", err.kind)
     assert.are.equal("list[4].fields.issuer", err.field)
     assert.matches("^list%[4%]%.fields%.issuer must be", err.message)
-    assert.are.same({}, helper.received())
+    assert.are.same({}, helper.received_puts())
   end)
 
   local BAD = {
@@ -227,6 +232,12 @@ describe("update_connections", function()
     { "an on_progress that is no function", {}, { on_progress = true },
       "opts.on_progress" },
     { "bad retries", {}, { retries = 5 }, "opts.retries" },
+    { "an update with an unknown key", { { "acme", "c", {}, extra = 1 } },
+      nil, "list[1]" },
+    { "an update by name and by position", { { "acme", "c", {},
+      organization_id = "acme" } }, nil, "list[1]" },
+    { "two updates of one connection", { { "acme", "c", {} },
+      { "acme", "d", {} }, { "acme", "c", {} } }, nil, "list[3]" },
   }
   for _, case in ipairs(BAD) do
     it("refuses " .. case[1] .. ", naming " .. case[4], function()
@@ -236,7 +247,7 @@ describe("update_connections", function()
       assert.is_nil(results)
       assert.are.equal("invalid_argument", err.kind, show(err))
       assert.are.equal(case[4], err.field)
-      assert.are.same({}, helper.received())
+      assert.are.same({}, helper.received_puts())
     end)
   end
 
@@ -253,7 +264,9 @@ describe("update_connections", function()
       if result.res then
         ok = ok + 1
       else
+        assert.are.equal("network", result.err.kind)
         assert.are.equal("client_closed", result.err.error_type)
+        assert.are.equal("boolean", type(result.err.request_sent))
         closed = closed + 1
       end
     end
@@ -277,18 +290,18 @@ describe("update_connections", function()
      function()
     local client = helper.client()
     assert.has_error(function()
-      client.sso.oidc:update_connections(updates(1))
+      client.sso.oidc:update_connections(unsent(1))
     end, "stytch: call client.sso.oidc.update_connections with a dot, "
       .. "not a colon")
     local ok, why = pcall(client.sso.oidc.update_connections, updates(2), {
       on_progress = function()
-        client.sso.oidc.update_connections(updates(1))
+        client.sso.oidc.update_connections(unsent(1))
       end })
     assert.is_false(ok)
     assert.matches("already running update_connections", why)
     client.close()
     assert.has_error(function()
-      client.sso.oidc.update_connections(updates(1))
+      client.sso.oidc.update_connections(unsent(1))
     end, "stytch: the client is closed")
   end)
 

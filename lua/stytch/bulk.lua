@@ -24,29 +24,50 @@ bulk.DEFAULT_CONCURRENCY = 16
 
 local OPTIONS = { "concurrency", "on_progress", "retries" }
 
---- The item's three arguments and its opts, by name or by position.
+local NAMED = { organization_id = 1, connection_id = 2, fields = 3,
+                opts = 4 }
+
+--- The item's three arguments and its opts, by name or by position; or
+-- nil and the rule it breaks.
 local function arguments(item)
-  if item.organization_id ~= nil or item.connection_id ~= nil
-      or item.fields ~= nil then
-    return item.organization_id, item.connection_id, item.fields, item.opts
+  local named, positional = false, false
+  for key in pairs(item) do
+    if NAMED[key] then
+      named = true
+    elseif key == 1 or key == 2 or key == 3 or key == 4 then
+      positional = true
+    else
+      return nil, "has a key that is none of organization_id, "
+        .. "connection_id, fields, opts (or 1 to 4)"
+    end
   end
-  return item[1], item[2], item[3], item[4]
+  if named and positional then
+    return nil, "must give its arguments by name or by position, not both"
+  end
+  if named then
+    return true, item.organization_id, item.connection_id, item.fields,
+      item.opts
+  end
+  return true, item[1], item[2], item[3], item[4]
 end
 
 --- Build every request before any is sent: one bad item, and nothing is.
+-- Two updates of one connection are refused too: in flight together,
+-- which one lands last would be chance.
 local function build_all(list)
   if type(list) ~= "table" then
     return errors.invalid("list", "must be a list of updates, got "
       .. type(list))
   end
-  local requests = {}
+  local requests, first = {}, {}
   for i = 1, #list do
     local item, where = list[i], ("list[%d]"):format(i)
     if type(item) ~= "table" then
       return errors.invalid(where, "must be a table { organization_id, "
         .. "connection_id, fields [, opts] }, got " .. type(item))
     end
-    local org, conn, fields, opts = arguments(item)
+    local ok, org, conn, fields, opts = arguments(item)
+    if not ok then return errors.invalid(where, org) end
     if type(opts) == "table" and opts.retries ~= nil then
       return errors.invalid(where .. ".opts.retries", "is not an option "
         .. "of one update in a batch (give retries for the whole batch)")
@@ -58,6 +79,12 @@ local function build_all(list)
       err.message = where .. "." .. err.message
       return nil, err
     end
+    if first[request.path] then
+      return errors.invalid(where, ("updates the same connection as "
+        .. "list[%d] (merge the two, or make them in two batches)")
+        :format(first[request.path]))
+    end
+    first[request.path] = i
     requests[i] = request
   end
   return requests
@@ -175,7 +202,9 @@ local function run(requests, runner, policy, concurrency, on_progress,
   while done < total do
     if runner.closed() then
       for i = 1, total do
-        if not results[i] then settle(i, nil, closed_error(sent[i])) end
+        if not results[i] then
+          settle(i, nil, closed_error(sent[i] == true))
+        end
       end
       break
     end
