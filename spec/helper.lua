@@ -82,29 +82,7 @@ end
 
 --- The Basic credentials of the seeded project, as curl's -u takes them.
 function helper.credentials()
-  --- The ids of n new connections in acme, made on the emulator.
-function helper.new_connections(n)
-  local client = helper.client { retries = false }
-  local ids = {}
-  for i = 1, n do
-    local res = assert(client.sso.oidc.create_connection("acme",
-      { display_name = "New " .. i }))
-    ids[i] = res.connection.connection_id
-  end
-  client.close()
-  return ids
-end
-
---- The PUTs the emulator received since the last reset.
-function helper.received_puts()
-  local puts = {}
-  for _, request in ipairs(helper.received()) do
-    if request.method == "PUT" then puts[#puts + 1] = request end
-  end
-  return puts
-end
-
-return helper.project_id .. ":" .. helper.secret
+  return helper.project_id .. ":" .. helper.secret
 end
 
 --- The same credentials base64-encoded, as an Authorization header has
@@ -147,29 +125,7 @@ end
 -- tables the same redacted way, so no failure message holds a secret.
 local luassert = require "luassert"
 luassert:add_formatter(function(value)
-  if type(value) == "table" then --- The ids of n new connections in acme, made on the emulator.
-function helper.new_connections(n)
-  local client = helper.client { retries = false }
-  local ids = {}
-  for i = 1, n do
-    local res = assert(client.sso.oidc.create_connection("acme",
-      { display_name = "New " .. i }))
-    ids[i] = res.connection.connection_id
-  end
-  client.close()
-  return ids
-end
-
---- The PUTs the emulator received since the last reset.
-function helper.received_puts()
-  local puts = {}
-  for _, request in ipairs(helper.received()) do
-    if request.method == "PUT" then puts[#puts + 1] = request end
-  end
-  return puts
-end
-
-return helper.show(value) end
+  if type(value) == "table" then return helper.show(value) end
 end)
 
 --- "sent ... / got ..." for a failure message.
