@@ -401,7 +401,10 @@ stc_session *stc_session_check(lua_State *L, int idx)
  * A call may allocate, so a finalizer may run in the middle of it.  One
  * that calls close() only marks the session, and the call closes it as it
  * ends; one that makes another call on the same session is refused, as
- * the two would share the handle and the body buffer.
+ * the two would share the handle and the body buffer.  Between the two,
+ * guarded() runs the call's work in protected mode, so that an error (out
+ * of memory, or a finalizer's on Lua 5.1 to 5.3) can't leave the session
+ * marked busy for ever.
  */
 static stc_session *begin_call(lua_State *L, int idx)
 {
@@ -419,6 +422,36 @@ static void end_call(stc_session *s)
 	s->busy = 0;
 	if (s->close_pending)
 		session_close(s);
+}
+
+/* What a guarded step works on: its session, and what its caller gives. */
+struct step {
+	stc_session *s;
+	const stc_request *req;
+	lua_Integer tag;
+	double wait;
+};
+
+/*
+ * Mark the session at idx busy, run body(step) in protected mode, end the
+ * call whatever happened, then return body's results or raise its error.
+ * The function is pushed before the session is marked, since pushing may
+ * allocate.
+ */
+static int guarded(lua_State *L, int idx, lua_CFunction body,
+	struct step *step)
+{
+	int top, status;
+
+	lua_pushcfunction(L, body);
+	lua_pushlightuserdata(L, step);
+	top = lua_gettop(L) - 2;
+	step->s = begin_call(L, idx);
+	status = lua_pcall(L, 1, LUA_MULTRET, 0);
+	end_call(step->s);
+	if (status != 0)
+		return lua_error(L);
+	return lua_gettop(L) - top;
 }
 
 /*
@@ -551,12 +584,6 @@ static int prepare(lua_State *L, stc_session *s, struct transfer *t,
 	return 1;
 }
 
-static int out_of_memory(lua_State *L, stc_session *s)
-{
-	end_call(s);
-	return luaL_error(L, "stytch: out of memory building headers");
-}
-
 /*
  * After a transfer ended with rc: return 1 with the answer's meta, its
  * body in t->data, or push nil, err and return 0.
@@ -614,16 +641,27 @@ static int push_answer(lua_State *L, struct transfer *t, CURLcode rc)
 	return results;
 }
 
+static int out_of_memory(lua_State *L)
+{
+	return luaL_error(L, "stytch: out of memory building headers");
+}
+
+static int perform_step(lua_State *L)
+{
+	struct step *step = lua_touserdata(L, 1);
+	struct transfer *t = &step->s->one;
+
+	if (!prepare(L, step->s, t, step->req))
+		return out_of_memory(L);
+	return push_answer(L, t, curl_easy_perform(t->easy));
+}
+
 int stc_session_perform(lua_State *L, int idx, const stc_request *req)
 {
-	stc_session *s = begin_call(L, idx);
-	int results;
+	struct step step = { NULL, NULL, 0, 0 };
 
-	if (!prepare(L, s, &s->one, req))
-		return out_of_memory(L, s);
-	results = push_answer(L, &s->one, curl_easy_perform(s->one.easy));
-	end_call(s);
-	return results;
+	step.req = req;
+	return guarded(L, idx, perform_step, &step);
 }
 
 /*
@@ -631,33 +669,36 @@ int stc_session_perform(lua_State *L, int idx, const stc_request *req)
  * A plain GET of base_url .. path, for documents that are not Stytch's
  * (OIDC discovery): nothing is read into the body but its bytes.
  */
-static int session_get_document(lua_State *L)
+static int document_step(lua_State *L)
 {
-	const char *path = luaL_checkstring(L, 2);
-	stc_request req = { "GET", NULL, NULL, 0, NULL, NULL };
-	struct transfer *t;
+	struct step *step = lua_touserdata(L, 1);
+	struct transfer *t = &step->s->one;
 	char *content_type = NULL;
 	stc_response_meta meta;
-	stc_session *s;
 
-	luaL_argcheck(L, path[0] == '/', 2, "must begin with \"/\"");
-	req.path = path;
-	s = begin_call(L, 1);
-	t = &s->one;
-	if (!prepare(L, s, t, &req))
-		return out_of_memory(L, s);
-	if (!finish(L, t, curl_easy_perform(t->easy), &meta)) {
-		end_call(s);
+	if (!prepare(L, step->s, t, step->req))
+		return out_of_memory(L);
+	if (!finish(L, t, curl_easy_perform(t->easy), &meta))
 		return 2;
-	}
 	lua_pushinteger(L, (lua_Integer)meta.status);
 	lua_pushlstring(L, t->data ? t->data : "", t->len);
 	reset_body(t);
 	curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &content_type);
 	lua_pushstring(L, content_type);  /* nil for NULL */
 	lua_pushstring(L, meta.location);
-	end_call(s);
 	return 4;
+}
+
+static int session_get_document(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 2);
+	stc_request req = { "GET", NULL, NULL, 0, NULL, NULL };
+	struct step step = { NULL, NULL, 0, 0 };
+
+	luaL_argcheck(L, path[0] == '/', 2, "must begin with \"/\"");
+	req.path = path;
+	step.req = &req;
+	return guarded(L, 1, document_step, &step);
 }
 
 /*
@@ -698,13 +739,43 @@ static struct transfer *free_transfer(stc_session *s)
 	return NULL;
 }
 
-/* request[key] as a string, or NULL; it stays on the stack. */
+/* request[key] as a string, NULL when nil; it stays on the stack. */
 static const char *request_string(lua_State *L, int request,
 	const char *key, size_t *len)
 {
 	lua_getfield(L, request, key);
-	return lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, len)
-		: NULL;
+	if (lua_isnil(L, -1))
+		return NULL;
+	if (lua_type(L, -1) != LUA_TSTRING)
+		luaL_argerror(L, 3, "has a value that is not a string");
+	return lua_tolstring(L, -1, len);
+}
+
+/*
+ * A path as core.build_* makes them: "/" then segments of visible ASCII,
+ * none of them "." or "..", and no "?" or "#" (libcurl would act on
+ * those, not send them).
+ */
+static int plain_path(const char *p, size_t len)
+{
+	size_t i, start = 1;
+
+	if (len == 0 || p[0] != '/' || stc_check_header_value(p, len) != NULL)
+		return 0;
+	for (i = 1; i <= len; i++) {
+		if (i < len && (p[i] == ' ' || p[i] == '?' || p[i] == '#'))
+			return 0;
+		if (i == len || p[i] == '/') {
+			const char *seg = p + start;
+			size_t n = i - start;
+
+			if ((n == 1 && seg[0] == '.')
+			    || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+				return 0;
+			start = i + 1;
+		}
+	}
+	return 1;
 }
 
 /* Read back a request of core.build_*, checking what libcurl will use. */
@@ -716,7 +787,7 @@ static void read_request(lua_State *L, int request, stc_request *req)
 	const char **value[2];
 	const char *name[2] = { STC_HEADER_SESSION, STC_HEADER_SESSION_JWT };
 	size_t len;
-	int i, headers;
+	int i, headers, with_body;
 
 	luaL_checktype(L, request, LUA_TTABLE);
 	req->method = request_string(L, request, "method", &len);
@@ -727,14 +798,19 @@ static void read_request(lua_State *L, int request, stc_request *req)
 		"has no known method");
 	req->method = methods[i];
 	req->path = request_string(L, request, "path", &len);
-	luaL_argcheck(L, req->path != NULL && req->path[0] == '/'
-		&& stc_check_header_value(req->path, len) == NULL
-		&& strchr(req->path, ' ') == NULL, 3, "has no plain path");
+	luaL_argcheck(L, req->path != NULL && plain_path(req->path, len), 3,
+		"has no plain path");
 	req->body = request_string(L, request, "body", &req->body_len);
+	with_body = strcmp(req->method, "PUT") == 0
+		|| strcmp(req->method, "POST") == 0;
+	luaL_argcheck(L, (req->body != NULL) == with_body, 3,
+		"has a body with GET or DELETE, or none with PUT or POST");
 	value[0] = &req->session_token;
 	value[1] = &req->session_jwt;
 	lua_getfield(L, request, "headers");
 	headers = lua_gettop(L);
+	luaL_argcheck(L, lua_isnil(L, headers) || lua_istable(L, headers), 3,
+		"has headers that are not a table");
 	for (i = 0; i < 2; i++) {
 		*value[i] = NULL;
 		if (!lua_istable(L, headers))
@@ -746,39 +822,42 @@ static void read_request(lua_State *L, int request, stc_request *req)
 	}
 }
 
-/* session:submit(tag, request) -> true | nil, err: start a request. */
-static int session_submit(lua_State *L)
+static int submit_step(lua_State *L)
 {
-	lua_Integer tag = luaL_checkinteger(L, 2);
-	struct transfer *t;
-	stc_request req;
-	stc_session *s;
+	struct step *step = lua_touserdata(L, 1);
+	stc_session *s = step->s;
+	struct transfer *t = free_transfer(s);
 
-	stc_session_check(L, 1);
-	read_request(L, 3, &req);
-	s = begin_call(L, 1);
-	t = free_transfer(s);
-	if (t == NULL) {
-		end_call(s);
+	if (t == NULL)
 		return luaL_error(L, "stytch: no free transfer for a batch "
 			"(at most %d in flight, or out of memory)",
 			STC_MAX_BATCH);
-	}
-	if (!prepare(L, s, t, &req))
-		return out_of_memory(L, s);
+	if (!prepare(L, s, t, step->req))
+		return out_of_memory(L);
 	if (curl_multi_add_handle(s->multi, t->easy) != CURLM_OK) {
 		curl_slist_free_all(t->extra);
 		t->extra = NULL;
-		end_call(s);
 		return luaL_error(L, "stytch: libcurl could not start a "
 			"request of a batch");
 	}
-	t->tag = tag;
+	t->tag = step->tag;
 	t->in_flight = 1;
 	s->in_flight++;
-	end_call(s);
 	lua_pushboolean(L, 1);
 	return 1;
+}
+
+/* session:submit(tag, request) -> true: start a request of a batch. */
+static int session_submit(lua_State *L)
+{
+	struct step step = { NULL, NULL, 0, 0 };
+	stc_request req;
+
+	step.tag = luaL_checkinteger(L, 2);
+	stc_session_check(L, 1);
+	read_request(L, 3, &req);
+	step.req = &req;
+	return guarded(L, 1, submit_step, &step);
 }
 
 static double now_seconds(void)
@@ -828,11 +907,11 @@ static int collect_done(lua_State *L, stc_session *s, int list, int n)
  * more end, or `seconds` pass; each ended one as { tag, res } or
  * { tag, err }.  The list is empty when none ended in time.
  */
-static int session_poll(lua_State *L)
+static int poll_step(lua_State *L)
 {
-	double wait = luaL_checknumber(L, 2);
-	stc_session *s = begin_call(L, 1);
-	double deadline = now_seconds() + (wait > 0 ? wait : 0);
+	struct step *step = lua_touserdata(L, 1);
+	stc_session *s = step->s;
+	double deadline = now_seconds() + step->wait;
 	int list, done = 0, running = 0;
 
 	lua_newtable(L);
@@ -840,11 +919,9 @@ static int session_poll(lua_State *L)
 	while (s->in_flight > 0) {
 		double left;
 
-		if (curl_multi_perform(s->multi, &running) != CURLM_OK) {
-			end_call(s);
+		if (curl_multi_perform(s->multi, &running) != CURLM_OK)
 			return luaL_error(L, "stytch: libcurl failed "
 				"running a batch");
-		}
 		done = collect_done(L, s, list, done);
 		if (done > 0)
 			break;
@@ -854,8 +931,16 @@ static int session_poll(lua_State *L)
 		curl_multi_poll(s->multi, NULL, 0,
 			left > 1 ? 1000 : (int)ceil(left * 1000), NULL);
 	}
-	end_call(s);
 	return 1;
+}
+
+static int session_poll(lua_State *L)
+{
+	struct step step = { NULL, NULL, 0, 0 };
+	double wait = luaL_checknumber(L, 2);
+
+	step.wait = wait > 0 ? wait : 0;  /* NaN too */
+	return guarded(L, 1, poll_step, &step);
 }
 
 /* session:in_flight() -> how many requests of a batch are under way. */
@@ -878,14 +963,10 @@ static int session_cancel(lua_State *L)
 	return 0;
 }
 
-/* __gc and __close: the session is going, close it now. */
-static int session_gc(lua_State *L)
-{
-	session_close(luaL_checkudata(L, 1, STC_SESSION_MT));
-	return 0;
-}
-
-/* close(): idempotent; during a call, at the end of that call. */
+/*
+ * close(), __gc and __close: idempotent; during a call (a finalizer that
+ * reaches the metamethod itself), at the end of that call.
+ */
 static int session_close_method(lua_State *L)
 {
 	stc_session *s = luaL_checkudata(L, 1, STC_SESSION_MT);
@@ -911,8 +992,8 @@ static int session_tostring(lua_State *L)
 void stc_session_open(lua_State *L)
 {
 	const luaL_Reg meta[] = {
-		{ "__gc", session_gc },
-		{ "__close", session_gc },
+		{ "__gc", session_close_method },
+		{ "__close", session_close_method },
 		{ "__tostring", session_tostring },
 		{ NULL, NULL }
 	};

@@ -236,6 +236,8 @@ describe("update_connections", function()
       nil, "list[1]" },
     { "an update by name and by position", { { "acme", "c", {},
       organization_id = "acme" } }, nil, "list[1]" },
+    { "a list with other keys", { a = { "acme", "c", {} } }, nil, "list" },
+    { "a list with a hole", { [2] = { "acme", "c", {} } }, nil, "list" },
     { "two updates of one connection", { { "acme", "c", {} },
       { "acme", "d", {} }, { "acme", "c", {} } }, nil, "list[3]" },
   }
@@ -273,6 +275,37 @@ describe("update_connections", function()
     assert.is_true(ok >= 3)
     assert.are.equal(12, ok + closed)
     assert.are.equal(closed, failed)
+  end)
+
+  it("says a closed client's update was sent when it was, with its error",
+     function()
+    -- The update times out, and the client is closed in its retry wait.
+    local client
+    client = idp_client("/faults/hang", { timeout = 0.3,
+      retries = { max = 2, base_delay = 5, max_delay = 5 },
+      on_retry = function() client.close() end })
+    local results, failed = client.sso.oidc.update_connections(unsent(1))
+    assert.are.equal(1, failed)
+    local err = results[1].err
+    assert.are.equal("client_closed", err.error_type)
+    assert.is_true(err.request_sent)
+    assert.are.equal(1, err.attempts)
+    assert.are.equal("timeout", err.last_error.kind)
+    assert.matches("may or may not have taken effect", err.message)
+  end)
+
+  it("refuses an on_progress that yields, and the client goes on",
+     function()
+    local client = helper.client()
+    local batch = coroutine.create(function()
+      return client.sso.oidc.update_connections(updates(4), {
+        concurrency = 2, on_progress = function() coroutine.yield() end })
+    end)
+    local ok, why = coroutine.resume(batch)
+    assert.is_false(ok)
+    assert.matches("must not yield", why)
+    local results, failed = client.sso.oidc.update_connections(updates(2))
+    assert.are.equal(0, failed, show(results))
   end)
 
   it("lets an error of on_progress through, and the client goes on",

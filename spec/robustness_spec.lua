@@ -53,6 +53,9 @@ describe("a client under finalizers that meddle", function()
       assert(client.sso.oidc.update_connection(helper.org, helper.pending,
         { display_name = ("y"):rep(5000) }))
     end
+    -- The finalizers still pending run now, before the client is closed.
+    collectgarbage()
+    collectgarbage()
     client.close()
     for _, outcome in ipairs(nested) do
       if outcome ~= "ran" then
@@ -103,6 +106,75 @@ describe("a client under finalizers that meddle", function()
       assert.are.equal("stytch api 400 x: " .. ("m"):rep(990)
         .. " (request_id 987654321987)", tostring(err))
     end
+  end)
+
+  it("stays usable when a finalizer's error escapes mid-call", function()
+    -- Lua 5.1 to 5.3 let a finalizer's error out where it ran: inside a
+    -- call, it must not leave the client marked busy.
+    local client = helper.client()
+    local list = {}
+    for i, id in ipairs(helper.new_connections(8)) do
+      list[i] = { "acme", id, { display_name = "x" } }
+    end
+    local armed = true
+    for _ = 1, 20 do
+      pcall(client.sso.oidc.update_connections, list, { concurrency = 4,
+        on_progress = function()
+          finalizers(20, function()
+            if armed then error("a finalizer fails") end
+          end)
+        end })
+      pcall(client.sso.oidc.update_connection, helper.org, helper.pending,
+        { display_name = "x" })
+    end
+    armed = false
+    collectgarbage()
+    collectgarbage()
+    local res, err = client.sso.oidc.update_connection(helper.org,
+      helper.pending, { display_name = "after" })
+    assert(res, show(err))
+    local results, failed = client.sso.oidc.update_connections(list)
+    assert.are.equal(0, failed, show(results))
+  end)
+
+  it("only marks a session closed when its __gc is reached mid-call",
+     function()
+    local session = core.session { base_url = helper.emulator }
+    local meta, reached = getmetatable(session), false
+    -- A collector in a hurry, so that finalizers run inside the calls.
+    local pause, stepmul
+    if _VERSION == "Lua 5.4" then
+      -- Each minor collection calls every pending finalizer.
+      collectgarbage("generational", 1, 100)
+    else
+      pause = collectgarbage("setpause", 0)
+      stepmul = collectgarbage("setstepmul", 1000)
+    end
+    for _ = 1, 200 do
+      for i = 1, 40 do
+        if reached then break end  -- reached inside a submit
+        session:submit(i, { method = "GET", path = "/v1/b2b/sso/acme" })
+      end
+      while session:in_flight() > 0 do
+        finalizers(200, function()
+          -- cancel() raises only while the session is in a call.
+          if not reached and not pcall(session.cancel, session) then
+            reached = true
+            meta.__gc(session)
+          end
+        end)
+        session:poll(1)
+      end
+      if reached then break end
+    end
+    if _VERSION == "Lua 5.4" then
+      collectgarbage("incremental", 200, 100)
+    else
+      collectgarbage("setpause", pause)
+      collectgarbage("setstepmul", stepmul)
+    end
+    assert.is_true(reached, "no finalizer ran during a call")
+    assert.are.equal("stytch.session (closed)", tostring(session))
   end)
 end)
 

@@ -59,7 +59,12 @@ local function build_all(list)
     return errors.invalid("list", "must be a list of updates, got "
       .. type(list))
   end
-  local requests, first = {}, {}
+  local requests, first, count = {}, {}, 0
+  for _ in pairs(list) do count = count + 1 end
+  if count ~= #list then
+    return errors.invalid("list", "must be a sequence: list[1] to list[n], "
+      .. "with no holes and no other keys")
+  end
   for i = 1, #list do
     local item, where = list[i], ("list[%d]"):format(i)
     if type(item) ~= "table" then
@@ -119,27 +124,34 @@ local function check_options(opts, policy)
   return policy, concurrency
 end
 
---- What a request that never got an answer ends with, when the client
--- was closed during the batch.
-local function closed_error(sent)
+--- What an update that had not ended gets when the client is closed:
+-- `sent` when a request of it left (it may have taken effect), with the
+-- last error it met, if any.
+local function closed_error(sent, attempts, last)
   local _, err = errors.fail("network", sent
     and "the client was closed before this update's answer came; it may "
       .. "or may not have taken effect"
     or "the client was closed before this update was sent",
-    { error_type = "client_closed", request_sent = sent })
+    { error_type = "client_closed", request_sent = sent,
+      attempts = attempts, last_error = last })
   return err
 end
+
+-- Waits shorter than this are rounded up to it: the clocks' resolution.
+local TICK = 0.001
 
 --- Send the requests through runner; return the results and the number
 -- that failed.
 local function run(requests, runner, policy, concurrency, on_progress,
                    on_retry)
   local total = #requests
-  local results, attempts, sent = {}, {}, {}
+  local results, attempts, last_error = {}, {}, {}
+  local started = {}    -- the pace (epoch) each request in flight began in
   local fresh, done, failures = 1, 0, 0
   local waiting = {}    -- retries, each { index, at }
   local resume_at = 0   -- after a 429: no request starts before this
   local limit = concurrency
+  local epoch = 0       -- how many 429s have halved the limit
 
   -- The next request that may start at `now`: a due retry, else a new one.
   local function next_due(now)
@@ -176,14 +188,17 @@ local function run(requests, runner, policy, concurrency, on_progress,
   end
 
   local function answered(i, res, err)
-    sent[i] = nil
+    local began = started[i]
+    started[i] = nil
     if res then
-      if limit < concurrency then limit = limit + 1 end
+      -- Only requests started at the present pace may speed it up again.
+      if began == epoch and limit < concurrency then limit = limit + 1 end
       return settle(i, res)
     end
     err.attempts = attempts[i]
-    if not (policy and attempts[i] <= policy.max
-            and retry.retryable("PUT", err)) then
+    last_error[i] = err
+    if runner.closed() or not (policy and attempts[i] <= policy.max
+                               and retry.retryable("PUT", err)) then
       return settle(i, nil, err)
     end
     local wait = retry.delay(policy, attempts[i], err, math.random)
@@ -191,6 +206,7 @@ local function run(requests, runner, policy, concurrency, on_progress,
     if err.status_code == 429 then
       resume_at = math.max(resume_at, now + wait)
       limit = math.max(1, math.floor(limit / 2))
+      epoch = epoch + 1
     end
     waiting[#waiting + 1] = { index = i, at = now + wait }
     if on_retry then
@@ -203,7 +219,8 @@ local function run(requests, runner, policy, concurrency, on_progress,
     if runner.closed() then
       for i = 1, total do
         if not results[i] then
-          settle(i, nil, closed_error(sent[i] == true))
+          settle(i, nil, closed_error(attempts[i] ~= nil, attempts[i],
+            last_error[i]))
         end
       end
       break
@@ -213,20 +230,36 @@ local function run(requests, runner, policy, concurrency, on_progress,
       local i = next_due(now)
       if not i then break end
       attempts[i] = (attempts[i] or 0) + 1
-      sent[i] = true
+      started[i] = epoch
       runner.submit(i, requests[i])
     end
     local wake = next_wake()
     if runner.in_flight() == 0 then
-      runner.sleep(math.max(0, (wake or now) - now))
+      if not wake then
+        error("stytch: update_connections lost track of its requests "
+          .. "(were they cancelled from outside?)")
+      end
+      runner.sleep(math.max(TICK, wake - now))
     else
-      local timeout = wake and math.max(0, wake - now) or 60
+      local timeout = wake and math.max(TICK, wake - now) or 60
       for _, answer in ipairs(runner.poll(timeout)) do
         answered(answer.tag, answer.res, answer.err)
       end
     end
   end
   return results, failures
+end
+
+--- Run `run` in a coroutine of its own, so that an on_progress or
+-- on_retry that yields is caught rather than left holding the client:
+-- true and run's results, or false and an error.
+local function run_to_the_end(...)
+  local batch = coroutine.create(run)
+  local outcome = { coroutine.resume(batch, ...) }
+  if outcome[1] and coroutine.status(batch) ~= "dead" then
+    return false, "stytch: on_progress and on_retry must not yield"
+  end
+  return outcome[1], outcome[2], outcome[3]
 end
 
 --- The function a client offers as `<where>.update_connections`: it
@@ -276,11 +309,11 @@ function bulk.update_connections(list, opts, runner, policy, on_retry)
   local requests, err = build_all(list)
   if not requests then return nil, err end
   local on_progress = opts and opts.on_progress
-  local ok, results, failures = pcall(run, requests, runner, policy,
+  local ok, results, failures = run_to_the_end(requests, runner, policy,
     concurrency, on_progress, on_retry)
   if not ok then
-    -- An on_progress or on_retry that raised: stop what is in flight,
-    -- then let the error go on.
+    -- An on_progress or on_retry that raised or yielded: stop what is in
+    -- flight, then let the error go on.
     runner.cancel()
     error(results, 0)
   end

@@ -37,6 +37,9 @@ local METHODS = {
 
 local PHASES = { rewrite = true, access = true, content = true }
 
+-- The plain client's default max_response_bytes.
+local MAX_BODY = 8 * 1024 * 1024
+
 local OPTIONS = {
   "location", "base_path", "project_id", "secret", "gateway", "retries",
   "on_retry",
@@ -78,6 +81,11 @@ local function send(target, authorization, request)
     return errors.fail("network", "the response was cut short",
       { error_type = "partial_response", status_code = res.status,
         request_sent = true })
+  end
+  if res.body and #res.body > MAX_BODY then
+    return errors.fail("invalid_response", ("the response body exceeds "
+      .. "%d bytes and was refused; the request may have taken effect")
+      :format(MAX_BODY), { status_code = res.status })
   end
   -- A header sent twice comes back as a table: then it is not to be read.
   local header = res.header or {}
