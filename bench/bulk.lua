@@ -9,8 +9,9 @@ local base_url, n, concurrency, cainfo = arg[1], tonumber(arg[2]),
 local client = stytch.client { project_id = "project-test-bench",
   secret = "bench", base_url = base_url, cainfo = cainfo, retries = false }
 local list = {}
+-- One connection each: a batch refuses two updates of one connection.
 for i = 1, n do
-  list[i] = { "organization-test-bench", "oidc-connection-test-bench", {
+  list[i] = { "organization-test-bench", "oidc-connection-test-bench-" .. i, {
     display_name = "Bench", issuer = "https://idp.example",
     client_id = "bench-client", client_secret = "bench-secret" } }
 end

@@ -752,9 +752,10 @@ static const char *request_string(lua_State *L, int request,
 }
 
 /*
- * A path as core.build_* makes them: "/" then segments of visible ASCII,
- * none of them "." or "..", and no "?" or "#" (libcurl would act on
- * those, not send them).
+ * A path as core.build_* makes them: "/" then non-empty segments of
+ * visible ASCII, none of them "." or "..", nor "?", "#", "\\" or an
+ * escaped dot (libcurl or a server would act on those), which an escaped
+ * id never holds.
  */
 static int plain_path(const char *p, size_t len)
 {
@@ -763,13 +764,17 @@ static int plain_path(const char *p, size_t len)
 	if (len == 0 || p[0] != '/' || stc_check_header_value(p, len) != NULL)
 		return 0;
 	for (i = 1; i <= len; i++) {
-		if (i < len && (p[i] == ' ' || p[i] == '?' || p[i] == '#'))
+		if (i < len && (p[i] == ' ' || p[i] == '?' || p[i] == '#'
+				|| p[i] == '\\'))
+			return 0;
+		if (i + 2 < len && p[i] == '%' && p[i + 1] == '2'
+		    && (p[i + 2] == 'e' || p[i + 2] == 'E'))
 			return 0;
 		if (i == len || p[i] == '/') {
 			const char *seg = p + start;
 			size_t n = i - start;
 
-			if ((n == 1 && seg[0] == '.')
+			if (n == 0 || (n == 1 && seg[0] == '.')
 			    || (n == 2 && seg[0] == '.' && seg[1] == '.'))
 				return 0;
 			start = i + 1;
@@ -792,7 +797,8 @@ static void read_request(lua_State *L, int request, stc_request *req)
 	luaL_checktype(L, request, LUA_TTABLE);
 	req->method = request_string(L, request, "method", &len);
 	for (i = 0; req->method != NULL && methods[i] != NULL; i++)
-		if (strcmp(req->method, methods[i]) == 0)
+		if (strlen(methods[i]) == len
+		    && memcmp(req->method, methods[i], len) == 0)
 			break;
 	luaL_argcheck(L, req->method != NULL && methods[i] != NULL, 3,
 		"has no known method");

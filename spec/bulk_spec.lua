@@ -188,6 +188,23 @@ describe("update_connections", function()
     end
   end)
 
+  it("holds the batch after a 429 even with retries off", function()
+    local key = fresh_key("slowdown")
+    local client = idp_client("/faults/slowdown/" .. key)
+    local list = {}
+    for i = 1, 4 do list[i] = { "o", "c" .. i, { display_name = "x" } } end
+    local results, failed = client.sso.oidc.update_connections(list,
+      { concurrency = 2 })
+    assert.are.equal(1, failed, show(results))
+    local refused = results[1].err or results[2].err
+    assert.are.equal(429, refused.status_code)
+    local arrivals = idp_get("/faults/arrivals/" .. key).arrivals
+    assert.are.equal(4, #arrivals, show(arrivals))
+    for k = 3, 4 do
+      assert.is_true(arrivals[k].at >= 0.9, show(arrivals))
+    end
+  end)
+
   it("retries a failed transport as single calls do, then reports it",
      function()
     local client = stytch.client { project_id = "p", secret = "s",
@@ -292,6 +309,20 @@ describe("update_connections", function()
     assert.are.equal(1, err.attempts)
     assert.are.equal("timeout", err.last_error.kind)
     assert.matches("may or may not have taken effect", err.message)
+  end)
+
+  it("says a closed client's update never left when no byte did",
+     function()
+    local client
+    client = stytch.client { project_id = "p", secret = "s",
+      base_url = "http://127.0.0.1:1", retries = FAST,
+      on_retry = function() client.close() end }
+    local results = client.sso.oidc.update_connections(unsent(2),
+      { concurrency = 1 })
+    for _, result in ipairs(results) do
+      assert.are.equal("client_closed", result.err.error_type)
+      assert.is_false(result.err.request_sent)
+    end
   end)
 
   it("refuses an on_progress that yields, and the client goes on",

@@ -17,7 +17,18 @@ function nginx_call.run()
   end
   local client = stytch_ngx.client(job.config)
   local home = job.place and client.sso[job.place] or client.sso
-  local res, err = home[job.call](unpack(args, 1, job.n))
+  -- job.progress: an on_progress for a batch that raises or yields.
+  if job.progress then
+    args[2] = args[2] or {}
+    args[2].on_progress = job.progress == "error"
+      and function() error("on_progress fails") end
+      or function() coroutine.yield() end
+  end
+  local ok, res, err = pcall(home[job.call], unpack(args, 1, job.n))
+  if not ok then
+    ngx.header.content_type = "application/json"
+    return ngx.say(cjson.encode { raised = tostring(res) })
+  end
   local plain_err = err  -- update_connections: the number that failed
   if type(err) == "table" then
     plain_err = {}

@@ -11,10 +11,12 @@ local CONFIG = { project_id = helper.project_id, secret = helper.secret }
 
 local quote = helper.quote
 
--- Run a call inside nginx; returns res, err (plain tables) and the text.
-local function call(place, name, args, config, curl_extra)
+-- Run a call inside nginx; returns res, err (plain tables) and the text,
+-- or nil, nil, nil and what it raised.  job_extra: more of the job.
+local function call(place, name, args, config, curl_extra, job_extra)
   local job = { place = place, call = name, n = #args, config = config
     or CONFIG, args = {} }
+  for key, value in pairs(job_extra or {}) do job[key] = value end
   for i = 1, job.n do
     if args[i] == nil then job.args[i] = cjson.null
     else job.args[i] = args[i] end
@@ -35,7 +37,8 @@ local function call(place, name, args, config, curl_extra)
     if value == cjson.null then return nil end
     return value
   end
-  return plain(answer.res), plain(answer.err), plain(answer.text)
+  return plain(answer.res), plain(answer.err), plain(answer.text),
+    answer.raised
 end
 
 local describe_nginx = nginx and describe or pending
@@ -178,6 +181,44 @@ describe_nginx("stytch.ngx update_connections", function()
     assert.are.equal(0, failed, show(results))
     for i = 1, 3 do assert.are.equal(3, results[i].res.together) end
   end)
+
+  it("holds the batch for a Retry-After, whatever its case", function()
+    -- The identity provider (lua-http) sends "retry-after" in lowercase.
+    local key = "ngx-slowdown-" .. os.time() .. math.random(1000)
+    local list = {}
+    for i = 1, 4 do list[i] = { "o", "c" .. i, { display_name = "x" } } end
+    local results, failed = call("oidc", "update_connections",
+      { list, { concurrency = 2 } }, { project_id = "p", secret = "s",
+        location = "/_stytch_idp", base_path = "/faults/slowdown/" .. key,
+        retries = { max = 2, base_delay = 0.01, max_delay = 5 } })
+    assert.are.equal(0, failed, show(results))
+    local pipe = assert(helper.popen("curl -s --noproxy '*' --cacert "
+      .. helper.ca .. " " .. helper.idp .. "/faults/arrivals/" .. key))
+    local arrivals = cjson.decode(pipe:read("*a")).arrivals
+    pipe:close()
+    assert.are.equal(5, #arrivals, show(arrivals))
+    for k = 3, 5 do
+      assert.is_true(arrivals[k].at >= 0.9, show(arrivals))
+    end
+  end)
+
+  for _, how in ipairs { "error", "yield" } do
+    it("ends a batch whose on_progress raises or yields: " .. how,
+       function()
+      local list = {}
+      for i, id in ipairs(helper.new_connections(6)) do
+        list[i] = { "acme", id, { display_name = "x" } }
+      end
+      local _, _, _, raised = call("oidc", "update_connections",
+        { list, { concurrency = 2 } }, nil, nil, { progress = how })
+      assert.matches(how == "error" and "on_progress fails"
+        or "must not yield", raised)
+      -- nginx goes on serving batches.
+      local results, failed = call("oidc", "update_connections",
+        { { list[1] } })
+      assert.are.equal(0, failed, show(results))
+    end)
+  end
 
   it("refuses bad input before sending anything", function()
     local _, err = call("oidc", "update_connections",

@@ -11,7 +11,7 @@
 -- Pacing: a retry waits as a single call's would (full jitter, or
 -- Retry-After).  A 429 holds the whole batch: no request starts until its
 -- wait is over, and the number in flight is halved, growing back by one
--- with each success.
+-- with each success of a request started after the halving.
 -- @module stytch.bulk
 
 local core = require "stytch.core"
@@ -140,6 +140,19 @@ end
 -- Waits shorter than this are rounded up to it: the clocks' resolution.
 local TICK = 0.001
 
+--- Call a user's callback in a coroutine of its own: one that yields is
+-- refused (a batch left suspended would hold the client), and the batch
+-- itself never runs inside a coroutine it did not make.  Its errors go
+-- on as they are.
+local function call_back(fn, event)
+  local callback = coroutine.create(fn)
+  local ok, why = coroutine.resume(callback, event)
+  if not ok then error(why, 0) end
+  if coroutine.status(callback) ~= "dead" then
+    error("stytch: on_progress and on_retry must not yield", 0)
+  end
+end
+
 --- Send the requests through runner; return the results and the number
 -- that failed.
 local function run(requests, runner, policy, concurrency, on_progress,
@@ -147,6 +160,7 @@ local function run(requests, runner, policy, concurrency, on_progress,
   local total = #requests
   local results, attempts, last_error = {}, {}, {}
   local started = {}    -- the pace (epoch) each request in flight began in
+  local reached = {}    -- a request of the update may have taken effect
   local fresh, done, failures = 1, 0, 0
   local waiting = {}    -- retries, each { index, at }
   local resume_at = 0   -- after a 429: no request starts before this
@@ -182,8 +196,20 @@ local function run(requests, runner, policy, concurrency, on_progress,
     if err then failures = failures + 1 end
     done = done + 1
     if on_progress then
-      on_progress { index = i, done = done, total = total, res = res,
-        err = err }
+      call_back(on_progress, { index = i, done = done, total = total,
+        res = res, err = err })
+    end
+  end
+
+  -- A 429 holds and slows the batch, retried or not; 429s of requests
+  -- that began before the last slowdown don't slow it again.
+  local function slow_down(err, failed, began, now)
+    local wait = retry.delay(policy or retry.DEFAULT, failed, err,
+      math.random)
+    resume_at = math.max(resume_at, now + wait)
+    if began == epoch then
+      limit = math.max(1, math.floor(limit / 2))
+      epoch = epoch + 1
     end
   end
 
@@ -191,27 +217,27 @@ local function run(requests, runner, policy, concurrency, on_progress,
     local began = started[i]
     started[i] = nil
     if res then
+      reached[i] = true
       -- Only requests started at the present pace may speed it up again.
       if began == epoch and limit < concurrency then limit = limit + 1 end
       return settle(i, res)
     end
     err.attempts = attempts[i]
     last_error[i] = err
+    if err.request_sent ~= false then reached[i] = true end
+    local now = runner.now()
+    if err.status_code == 429 then
+      slow_down(err, attempts[i], began, now)
+    end
     if runner.closed() or not (policy and attempts[i] <= policy.max
                                and retry.retryable("PUT", err)) then
       return settle(i, nil, err)
     end
     local wait = retry.delay(policy, attempts[i], err, math.random)
-    local now = runner.now()
-    if err.status_code == 429 then
-      resume_at = math.max(resume_at, now + wait)
-      limit = math.max(1, math.floor(limit / 2))
-      epoch = epoch + 1
-    end
     waiting[#waiting + 1] = { index = i, at = now + wait }
     if on_retry then
-      on_retry { call = "update_connections", index = i,
-        attempt = attempts[i], delay = wait, error = err }
+      call_back(on_retry, { call = "update_connections", index = i,
+        attempt = attempts[i], delay = wait, error = err })
     end
   end
 
@@ -219,8 +245,8 @@ local function run(requests, runner, policy, concurrency, on_progress,
     if runner.closed() then
       for i = 1, total do
         if not results[i] then
-          settle(i, nil, closed_error(attempts[i] ~= nil, attempts[i],
-            last_error[i]))
+          settle(i, nil, closed_error(reached[i] or started[i] ~= nil,
+            attempts[i], last_error[i]))
         end
       end
       break
@@ -229,12 +255,17 @@ local function run(requests, runner, policy, concurrency, on_progress,
     while runner.in_flight() < limit and now >= resume_at do
       local i = next_due(now)
       if not i then break end
+      -- A finalizer may have closed the client since the check above.
+      local ok, why = pcall(runner.submit, i, requests[i])
+      if not ok and not runner.closed() then error(why, 0) end
+      if not ok then break end
       attempts[i] = (attempts[i] or 0) + 1
       started[i] = epoch
-      runner.submit(i, requests[i])
     end
     local wake = next_wake()
-    if runner.in_flight() == 0 then
+    if runner.closed() then  -- luacheck: ignore 542
+      -- Round again: the top of the loop settles what is left.
+    elseif runner.in_flight() == 0 then
       if not wake then
         error("stytch: update_connections lost track of its requests "
           .. "(were they cancelled from outside?)")
@@ -248,18 +279,6 @@ local function run(requests, runner, policy, concurrency, on_progress,
     end
   end
   return results, failures
-end
-
---- Run `run` in a coroutine of its own, so that an on_progress or
--- on_retry that yields is caught rather than left holding the client:
--- true and run's results, or false and an error.
-local function run_to_the_end(...)
-  local batch = coroutine.create(run)
-  local outcome = { coroutine.resume(batch, ...) }
-  if outcome[1] and coroutine.status(batch) ~= "dead" then
-    return false, "stytch: on_progress and on_retry must not yield"
-  end
-  return outcome[1], outcome[2], outcome[3]
 end
 
 --- The function a client offers as `<where>.update_connections`: it
@@ -309,7 +328,7 @@ function bulk.update_connections(list, opts, runner, policy, on_retry)
   local requests, err = build_all(list)
   if not requests then return nil, err end
   local on_progress = opts and opts.on_progress
-  local ok, results, failures = run_to_the_end(requests, runner, policy,
+  local ok, results, failures = pcall(run, requests, runner, policy,
     concurrency, on_progress, on_retry)
   if not ok then
     -- An on_progress or on_retry that raised or yielded: stop what is in

@@ -87,10 +87,21 @@ local function send(target, authorization, request)
       .. "%d bytes and was refused; the request may have taken effect")
       :format(MAX_BODY), { status_code = res.status })
   end
-  -- A header sent twice comes back as a table: then it is not to be read.
+  -- nginx gives the names of headers it doesn't know as they came, so
+  -- they are looked up without regard to case.  A header sent twice
+  -- comes back as a table: then it is not to be read.
   local header = res.header or {}
   local function single(name)
     local value = header[name]
+    if value == nil then
+      local wanted = name:lower()
+      for key, given in pairs(header) do
+        if key:lower() == wanted then
+          if value ~= nil then return nil end
+          value = given
+        end
+      end
+    end
     return type(value) == "string" and value or nil
   end
   return core.parse_response(res.status, res.body, single("Retry-After"),
@@ -135,9 +146,10 @@ local function thread_runner(target, authorization)
     end,
     in_flight = function() return in_flight end,
     cancel = function()
-      -- A thread waiting on its subrequest can't be killed: it ends on
-      -- its own, and its answer goes nowhere.
-      for _, thread in pairs(threads) do ngx.thread.kill(thread) end
+      -- A thread waiting on its subrequest can't be killed, nor one whose
+      -- parent coroutine has ended: it ends on its own, and its answer
+      -- goes nowhere.
+      for _, thread in pairs(threads) do pcall(ngx.thread.kill, thread) end
     end,
     now = function()
       ngx.update_time()
