@@ -41,11 +41,23 @@ local function updates(n)
   return list
 end
 
--- n updates whose connections need not exist: nothing reaches a server.
+-- n updates of connections that need not exist, for the identity
+-- provider's routes (which answer any path) or for input that is refused.
 local function unsent(n)
   local list = {}
-  for i = 1, n do list[i] = { "acme", "c" .. i, {} } end
+  for i = 1, n do list[i] = { "acme", "c" .. i, { display_name = "x" } } end
   return list
+end
+
+-- The identity provider's arrivals under key; those from the `from`th on
+-- must have come 0.9 s or more after the first (the 429's Retry-After).
+local function assert_held(key, count, from)
+  local arrivals = idp_get("/faults/arrivals/" .. key).arrivals
+  assert.are.equal(count, #arrivals, show(arrivals))
+  assert.are.equal(429, arrivals[1].status)
+  for k = from, count do
+    assert.is_true(arrivals[k].at >= 0.9, show(arrivals))
+  end
 end
 
 describe("update_connections", function()
@@ -138,8 +150,7 @@ describe("update_connections", function()
     -- four see 4 only if they were in flight at once.
     local key = fresh_key("barrier")
     local client = idp_client("/faults/barrier/" .. key .. "/4")
-    local list = {}
-    for i = 1, 4 do list[i] = { "o", "c" .. i, { display_name = "x" } } end
+    local list = unsent(4)
     local results = client.sso.oidc.update_connections(list,
       { concurrency = 4 })
     for _, result in ipairs(results) do
@@ -151,8 +162,7 @@ describe("update_connections", function()
   it("never has more than `concurrency` in flight", function()
     local key = fresh_key("inflight")
     local client = idp_client("/faults/inflight/" .. key)
-    local list = {}
-    for i = 1, 12 do list[i] = { "o", "c" .. i, { display_name = "x" } } end
+    local list = unsent(12)
     local results, failed = client.sso.oidc.update_connections(list,
       { concurrency = 3 })
     assert.are.equal(0, failed, show(results))
@@ -171,8 +181,7 @@ describe("update_connections", function()
       retries = { max = 2, base_delay = 0.01, max_delay = 5 },
       on_retry = function(event) retried[#retried + 1] = event end,
     })
-    local list = {}
-    for i = 1, 4 do list[i] = { "o", "c" .. i, { display_name = "x" } } end
+    local list = unsent(4)
     local results, failed = client.sso.oidc.update_connections(list,
       { concurrency = 2 })
     assert.are.equal(0, failed, show(results))
@@ -180,29 +189,19 @@ describe("update_connections", function()
     assert.are.equal("update_connections", retried[1].call)
     assert.are.equal(1, retried[1].delay)
     assert.are.equal(429, retried[1].error.status_code)
-    local arrivals = idp_get("/faults/arrivals/" .. key).arrivals
-    assert.are.equal(5, #arrivals, show(arrivals))
-    assert.are.equal(429, arrivals[1].status)
-    for k = 3, 5 do
-      assert.is_true(arrivals[k].at >= 0.9, show(arrivals))
-    end
+    assert_held(key, 5, 3)
   end)
 
   it("holds the batch after a 429 even with retries off", function()
     local key = fresh_key("slowdown")
     local client = idp_client("/faults/slowdown/" .. key)
-    local list = {}
-    for i = 1, 4 do list[i] = { "o", "c" .. i, { display_name = "x" } } end
+    local list = unsent(4)
     local results, failed = client.sso.oidc.update_connections(list,
       { concurrency = 2 })
     assert.are.equal(1, failed, show(results))
     local refused = results[1].err or results[2].err
     assert.are.equal(429, refused.status_code)
-    local arrivals = idp_get("/faults/arrivals/" .. key).arrivals
-    assert.are.equal(4, #arrivals, show(arrivals))
-    for k = 3, 4 do
-      assert.is_true(arrivals[k].at >= 0.9, show(arrivals))
-    end
+    assert_held(key, 4, 3)
   end)
 
   it("retries a failed transport as single calls do, then reports it",
