@@ -133,10 +133,7 @@ static int parse_response(lua_State *L)
 /* core.monotonic() -> seconds on a clock that never jumps. */
 static int monotonic(lua_State *L)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	lua_pushnumber(L, (lua_Number)ts.tv_sec + ts.tv_nsec / 1e9);
+	lua_pushnumber(L, stc_monotonic());
 	return 1;
 }
 

@@ -553,12 +553,13 @@ static void reset_body(struct transfer *t)
 }
 
 /*
- * Point t's handle at req, ready for a transfer.  libcurl copies the URL
- * and the body; the header list stays in t->extra until finish().  0 when
- * memory ran out.
+ * Point t's handle at req, ready for a transfer.  libcurl copies the URL,
+ * and the body when `copy` says it won't outlive this call (a batch's);
+ * the header list stays in t->extra until finish().  0 when memory ran
+ * out.
  */
 static int prepare(lua_State *L, stc_session *s, struct transfer *t,
-	const stc_request *req)
+	const stc_request *req, int copy)
 {
 	struct curl_slist *headers;
 	CURL *e = t->easy;
@@ -573,7 +574,8 @@ static int prepare(lua_State *L, stc_session *s, struct transfer *t,
 	if (req->body != NULL) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 			(curl_off_t)req->body_len);
-		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body);
+		curl_easy_setopt(e, copy ? CURLOPT_COPYPOSTFIELDS
+			: CURLOPT_POSTFIELDS, req->body);
 	} else {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	}
@@ -651,7 +653,7 @@ static int perform_step(lua_State *L)
 	struct step *step = lua_touserdata(L, 1);
 	struct transfer *t = &step->s->one;
 
-	if (!prepare(L, step->s, t, step->req))
+	if (!prepare(L, step->s, t, step->req, 0))
 		return out_of_memory(L);
 	return push_answer(L, t, curl_easy_perform(t->easy));
 }
@@ -676,7 +678,7 @@ static int document_step(lua_State *L)
 	char *content_type = NULL;
 	stc_response_meta meta;
 
-	if (!prepare(L, step->s, t, step->req))
+	if (!prepare(L, step->s, t, step->req, 0))
 		return out_of_memory(L);
 	if (!finish(L, t, curl_easy_perform(t->easy), &meta))
 		return 2;
@@ -838,7 +840,7 @@ static int submit_step(lua_State *L)
 		return luaL_error(L, "stytch: no free transfer for a batch "
 			"(at most %d in flight, or out of memory)",
 			STC_MAX_BATCH);
-	if (!prepare(L, s, t, step->req))
+	if (!prepare(L, s, t, step->req, 1))
 		return out_of_memory(L);
 	if (curl_multi_add_handle(s->multi, t->easy) != CURLM_OK) {
 		curl_slist_free_all(t->extra);
@@ -866,7 +868,7 @@ static int session_submit(lua_State *L)
 	return guarded(L, 1, submit_step, &step);
 }
 
-static double now_seconds(void)
+double stc_monotonic(void)
 {
 	struct timespec ts;
 
@@ -917,7 +919,7 @@ static int poll_step(lua_State *L)
 {
 	struct step *step = lua_touserdata(L, 1);
 	stc_session *s = step->s;
-	double deadline = now_seconds() + step->wait;
+	double deadline = stc_monotonic() + step->wait;
 	int list, done = 0, running = 0;
 
 	lua_newtable(L);
@@ -931,7 +933,7 @@ static int poll_step(lua_State *L)
 		done = collect_done(L, s, list, done);
 		if (done > 0)
 			break;
-		left = deadline - now_seconds();
+		left = deadline - stc_monotonic();
 		if (left <= 0)
 			break;
 		curl_multi_poll(s->multi, NULL, 0,

@@ -27,4 +27,7 @@ struct stc_session *stc_session_check(lua_State *L, int idx);
 /* Register the session metatable, whose __index table holds close(). */
 void stc_session_open(lua_State *L);
 
+/* Seconds on a clock that never jumps. */
+double stc_monotonic(void);
+
 #endif

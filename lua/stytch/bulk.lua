@@ -14,6 +14,7 @@
 -- with each success of a request started after the halving.
 -- @module stytch.bulk
 
+local calls = require "stytch.calls"
 local core = require "stytch.core"
 local errors = require "stytch.errors"
 local retry = require "stytch.retry"
@@ -102,12 +103,8 @@ local function check_options(opts, policy)
     return errors.invalid("opts", "must be a table or nil, got "
       .. type(opts))
   end
-  local _, unknown = errors.unknown_option(opts, OPTIONS)
-  if unknown then
-    unknown.field = unknown.field:gsub("^config", "opts")
-    unknown.message = unknown.message:gsub("^config", "opts")
-    return nil, unknown
-  end
+  local _, unknown = errors.unknown_option(opts, OPTIONS, "opts")
+  if unknown then return nil, unknown end
   local concurrency = opts.concurrency or bulk.DEFAULT_CONCURRENCY
   if type(concurrency) ~= "number" or concurrency % 1 ~= 0
       or concurrency < 1 or concurrency > core.max_batch then
@@ -201,11 +198,9 @@ local function run(requests, runner, policy, concurrency, on_progress,
     end
   end
 
-  -- A 429 holds and slows the batch, retried or not; 429s of requests
-  -- that began before the last slowdown don't slow it again.
-  local function slow_down(err, failed, began, now)
-    local wait = retry.delay(policy or retry.DEFAULT, failed, err,
-      math.random)
+  -- A 429 holds the batch for `wait` and slows it, retried or not; 429s
+  -- of requests that began before the last slowdown don't slow it again.
+  local function slow_down(wait, began, now)
     resume_at = math.max(resume_at, now + wait)
     if began == epoch then
       limit = math.max(1, math.floor(limit / 2))
@@ -226,14 +221,13 @@ local function run(requests, runner, policy, concurrency, on_progress,
     last_error[i] = err
     if err.request_sent ~= false then reached[i] = true end
     local now = runner.now()
-    if err.status_code == 429 then
-      slow_down(err, attempts[i], began, now)
-    end
+    local wait = retry.delay(policy or retry.DEFAULT, attempts[i], err,
+      math.random)
+    if err.status_code == 429 then slow_down(wait, began, now) end
     if runner.closed() or not (policy and attempts[i] <= policy.max
                                and retry.retryable("PUT", err)) then
       return settle(i, nil, err)
     end
-    local wait = retry.delay(policy, attempts[i], err, math.random)
     waiting[#waiting + 1] = { index = i, at = now + wait }
     if on_retry then
       call_back(on_retry, { call = "update_connections", index = i,
@@ -294,13 +288,7 @@ function bulk.method(home, where, run_batch, closed)
     return ...
   end
   return function(list, opts)
-    if list == home then
-      error(("stytch: call %s.update_connections with a dot, not a colon")
-        :format(where), 2)
-    end
-    if closed and closed() then
-      error("stytch: the client is closed", 2)
-    end
+    calls.refuse_misuse(list, home, where, "update_connections", closed)
     if running then
       error("stytch: this client is already running update_connections "
         .. "(one batch at a time)", 2)

@@ -42,6 +42,19 @@ function calls.complete_lists(res)
   return res
 end
 
+--- Raise, at the line that called the client function which calls this,
+-- when the client is closed (`closed()` says so) or when `first`, the
+-- call's first argument, is `home`: a colon call of `where.name`.
+function calls.refuse_misuse(first, home, where, name, closed)
+  if closed and closed() then
+    error("stytch: the client is closed", 3)
+  end
+  if first == home then
+    error(("stytch: call %s.%s with a dot, not a colon"):format(where, name),
+      3)
+  end
+end
+
 --- A client function for one call.  It refuses a colon call and a
 -- closed client (raising, at the caller's line), merges a per-call
 -- `retries` option over `policy`, makes attempts through `attempt(...)`
@@ -52,13 +65,7 @@ function calls.wrap(call, home, where, options)
   local attempt, closed = options.attempt, options.closed
   local lists = call.name == "get_connections"
   return function(...)
-    if closed and closed() then
-      error("stytch: the client is closed", 2)
-    end
-    if ... == home then
-      error(("stytch: call %s.%s with a dot, not a colon")
-        :format(where, call.name), 2)
-    end
+    calls.refuse_misuse((...), home, where, call.name, closed)
     local policy = options.policy
     local opts = select(call.opts, ...)
     if type(opts) == "table" and opts.retries ~= nil then

@@ -23,14 +23,16 @@ function errors.fail(kind, message, extra)
 end
 
 --- `nil, err` for the first key of `config` that is not in `known` (a
--- list, shown in its order), or nothing when all are known.
-function errors.unknown_option(config, known)
+-- list, shown in its order), or nothing when all are known.  `where`
+-- names the table in the error (default "config").
+function errors.unknown_option(config, known, where)
+  where = where or "config"
   local allowed = {}
   for _, name in ipairs(known) do allowed[name] = true end
   for key in pairs(config) do
     if not allowed[key] then
       local named = errors.printable(key)
-      return errors.invalid(named and "config." .. named or "config",
+      return errors.invalid(named and where .. "." .. named or where,
         "is not an option (known: " .. table.concat(known, ", ") .. ")")
     end
   end

@@ -215,10 +215,7 @@ stytch.sso.oidc.update_connections = bulk.method(stytch.sso.oidc,
 -- The same calls at module level, on the default client.
 calls.install(stytch.sso, "stytch.sso", function(call, home, where)
   return function(...)
-    if ... == home then
-      error(("stytch: call %s.%s with a dot, not a colon")
-        :format(where, call.name), 2)
-    end
+    calls.refuse_misuse((...), home, where, call.name)
     local client, err = default()
     if not client then return nil, err end
     local target = call.place and client.sso[call.place] or client.sso
